@@ -1,0 +1,1 @@
+"""Wiring: configuration files, the command line, and (later) the call supervisor."""
