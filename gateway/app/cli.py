@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.app.config import load_graph_file
 from gateway.app.graph_report import describe_graph
+from gateway.emulator.cli import add_emulator_command
 from gateway.errors import ConfigError
 from gateway.observability.logging import configure_logging
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not import the Python tools and guardrails the graph names",
     )
     check.set_defaults(handler=_cmd_check)
+    add_emulator_command(commands)
     return parser
 
 

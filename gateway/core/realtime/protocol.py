@@ -241,8 +241,10 @@ class SessionProtocol:
     def _on_session(self, event: w.SessionCreated | w.SessionUpdated) -> list[Action]:
         actions: list[Action] = [Deliver(event)]
         audio = event.session.get("audio") or {}
-        turn = (audio.get("input") or {}).get("turn_detection")
-        self._server_interrupts = bool(turn and turn.get("interrupt_response", False))
+        audio_in = audio.get("input") or {}
+        if "turn_detection" in audio_in:  # the server's effective setting wins
+            turn = audio_in["turn_detection"]
+            self._server_interrupts = bool(turn and turn.get("interrupt_response", False))
         if isinstance(event, w.SessionUpdated):
             actions += self._check_formats(audio)
         return actions

@@ -1,0 +1,1 @@
+"""I/O adapters: each owns its sockets, threads and tasks and drives a sans-I/O core object."""

@@ -1,0 +1,122 @@
+"""The Realtime API over ``websockets``: a new session (``?model=``) or attach (``?call_id=``).
+
+Only this module knows websockets. Its exceptions are translated once, here, into
+:class:`~gateway.runtime.ports.ConnectionLost` (with the close code or HTTP status when there is
+one), so the runtime handles every way a socket can fail the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlencode
+
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from gateway.errors import ConfigError, ConfigIssue
+from gateway.runtime.ports import Connection, ConnectionLost, Connector
+
+__all__ = ["DEFAULT_BASE_URL", "RealtimeEndpoint", "WebSocketConnection", "open_connection"]
+
+DEFAULT_BASE_URL = "wss://api.openai.com/v1/realtime"
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeEndpoint:
+    """Where and how to open a Realtime WebSocket.
+
+    Exactly one of ``model`` (a new session) and ``call_id`` (attach to an OpenAI SIP call) is
+    set. ``api_key`` may be a callable, to fetch short-lived keys; by default it is read from
+    ``OPENAI_API_KEY``. ``auth`` ``"api-key"`` sends an ``api-key`` header instead of
+    ``Authorization: Bearer`` (Azure-style deployments, which also use ``extra_query``).
+    """
+
+    base_url: str = DEFAULT_BASE_URL
+    model: str | None = None
+    call_id: str | None = None
+    api_key: str | Callable[[], str] | None = None
+    auth: Literal["bearer", "api-key"] = "bearer"
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    extra_query: Mapping[str, str] = field(default_factory=dict)
+    open_timeout_s: float = 10.0
+    proxy: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.model is None) == (self.call_id is None):
+            raise ConfigError(
+                [ConfigIssue("realtime", None, "", "give exactly one of model and call_id")]
+            )
+
+    def url(self) -> str:
+        query = {"call_id": self.call_id} if self.call_id else {"model": self.model or ""}
+        return f"{self.base_url}?{urlencode({**query, **self.extra_query})}"
+
+    def headers(self) -> dict[str, str]:
+        key = self.api_key() if callable(self.api_key) else self.api_key
+        key = key or os.environ.get("OPENAI_API_KEY", "")
+        auth = {"Authorization": f"Bearer {key}"} if self.auth == "bearer" else {"api-key": key}
+        return {**auth, **self.extra_headers}
+
+
+class WebSocketConnection:
+    """A :class:`~gateway.runtime.ports.Connection` on an open websockets client connection."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def send(self, message: str) -> None:
+        try:
+            await self._ws.send(message)
+        except ConnectionClosed as exc:
+            raise _lost(exc) from None
+
+    async def recv(self) -> str | bytes:
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise _lost(exc) from None
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+
+def _lost(exc: ConnectionClosed) -> ConnectionLost:
+    frame = exc.rcvd or exc.sent
+    code = frame.code if frame is not None else None
+    reason = frame.reason if frame is not None and frame.reason else "no close frame"
+    return ConnectionLost(f"socket closed ({code}: {reason})", code=code)
+
+
+async def open_connection(endpoint: RealtimeEndpoint) -> Connection:
+    """Open the WebSocket; any failure is a :class:`ConnectionLost`."""
+    try:
+        ws = await connect(
+            endpoint.url(),
+            additional_headers=endpoint.headers(),
+            open_timeout=endpoint.open_timeout_s,
+            max_size=None,  # server events (session objects, retrieved items) can be large
+            compression=None,  # base64 audio does not compress; save the CPU
+            proxy=endpoint.proxy,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        raise ConnectionLost(f"handshake refused with HTTP {status}", code=status) from None
+    except (OSError, InvalidHandshake, TimeoutError) as exc:
+        raise ConnectionLost(f"cannot connect to {endpoint.base_url}: {exc}") from None
+    log.info("realtime_connected", url=endpoint.base_url, attach=endpoint.call_id is not None)
+    return WebSocketConnection(ws)
+
+
+def connector(endpoint: RealtimeEndpoint) -> Connector:
+    """A :data:`~gateway.runtime.ports.Connector` that opens ``endpoint`` each time."""
+
+    async def open_new() -> Connection:
+        return await open_connection(endpoint)
+
+    return open_new

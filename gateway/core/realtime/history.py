@@ -1,0 +1,178 @@
+"""The conversation as the gateway knows it: items with their text, from server events.
+
+Used for the call transcript, for ``history`` on the session, and to re-seed a new Realtime
+session after a reconnect (audio cannot be replayed, so items are replayed as text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from gateway.core.realtime import wire as w
+from gateway.core.realtime.wire_client import (
+    assistant_text_item,
+    function_output_item,
+    system_text_item,
+    user_text_item,
+)
+
+__all__ = ["ConversationHistory", "HistoryItem"]
+
+Role = Literal["user", "assistant", "system", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    item_id: str
+    role: Role
+    kind: str
+    """``message``, ``function_call`` or ``function_call_output``."""
+    text: str = ""
+    status: str = "completed"
+    name: str | None = None
+    call_id: str | None = None
+    arguments: str | None = None
+    output: str | None = None
+    agent: str | None = None
+    audio_end_ms: int | None = None
+    """Set when the item was truncated at barge-in: the caller heard this much."""
+
+
+def _text_of(item: w.Item) -> str:
+    return "".join(p.transcript or p.text or "" for p in item.content)
+
+
+def _role(item: w.Item) -> Role:
+    if item.type == "function_call":
+        return "assistant"
+    if item.type == "function_call_output":
+        return "tool"
+    return item.role if item.role in ("user", "assistant", "system") else "system"  # type: ignore[return-value]
+
+
+class ConversationHistory:
+    """Ordered items, keyed by ``item_id``; ``apply`` returns True when something changed."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, HistoryItem] = {}
+        self.agent: str | None = None
+        """Name of the agent speaking now; stamped on new assistant items."""
+
+    @property
+    def items(self) -> list[HistoryItem]:
+        return list(self._items.values())
+
+    def get(self, item_id: str) -> HistoryItem | None:
+        return self._items.get(item_id)
+
+    def apply(self, event: w.ServerEvent) -> bool:
+        handler = _APPLY.get(type(event))
+        return bool(handler(self, event)) if handler else False
+
+    def _upsert(self, item: w.Item) -> bool:
+        if item.id is None:
+            return False
+        old = self._items.get(item.id)
+        text = _text_of(item) or (old.text if old else "")
+        new = HistoryItem(
+            item_id=item.id,
+            role=_role(item),
+            kind=item.type,
+            text=text,
+            status=item.status or (old.status if old else "completed"),
+            name=item.name,
+            call_id=item.call_id,
+            arguments=item.arguments,
+            output=item.output,
+            agent=old.agent if old else (self.agent if _role(item) == "assistant" else None),
+            audio_end_ms=old.audio_end_ms if old else None,
+        )
+        self._items[item.id] = new
+        return new != old
+
+    def _on_item(self, event: w.ItemAdded | w.ItemDone | w.ItemRetrieved) -> bool:
+        return self._upsert(event.item)
+
+    def _on_output_item(self, event: w.OutputItemAdded | w.OutputItemDone) -> bool:
+        return self._upsert(event.item)
+
+    def _set_text(self, item_id: str, text: str, *, append: bool) -> bool:
+        old = self._items.get(item_id)
+        if old is None:
+            old = HistoryItem(item_id, "assistant", "message", agent=self.agent)
+        self._items[item_id] = replace(old, text=old.text + text if append else text)
+        return True
+
+    def _on_user_transcript(self, event: w.InputTranscriptionCompleted) -> bool:
+        old = self._items.get(event.item_id)
+        base = old or HistoryItem(event.item_id, "user", "message")
+        self._items[event.item_id] = replace(base, text=event.transcript)
+        return True
+
+    def _on_transcript_delta(self, event: w.TranscriptDelta | w.TextDelta) -> bool:
+        return self._set_text(event.item_id, event.delta, append=True)
+
+    def _on_transcript_done(self, event: w.TranscriptDone) -> bool:
+        return self._set_text(event.item_id, event.transcript, append=False)
+
+    def _on_text_done(self, event: w.TextDone) -> bool:
+        return self._set_text(event.item_id, event.text, append=False)
+
+    def _on_truncated(self, event: w.ItemTruncated) -> bool:
+        old = self._items.get(event.item_id)
+        if old is None:
+            return False
+        self._items[event.item_id] = replace(
+            old, status="truncated", audio_end_ms=event.audio_end_ms
+        )
+        return True
+
+    def _on_deleted(self, event: w.ItemDeleted) -> bool:
+        return self._items.pop(event.item_id, None) is not None
+
+    def add_local(self, item: HistoryItem) -> None:
+        """Record an item we created ourselves before the server confirms it."""
+        self._items[item.item_id] = item
+
+    def replay_items(self) -> list[dict[str, Any]]:
+        """Items to re-create, as text, in a fresh session (after a reconnect)."""
+        out: list[dict[str, Any]] = []
+        for item in self._items.values():
+            if item.kind == "message" and item.text:
+                make = {"user": user_text_item, "assistant": assistant_text_item}.get(
+                    item.role, system_text_item
+                )
+                out.append(make(item.text))
+            elif item.kind == "function_call" and item.call_id and item.name:
+                out.append(
+                    {
+                        "type": "function_call",
+                        "call_id": item.call_id,
+                        "name": item.name,
+                        "arguments": item.arguments or "{}",
+                    }
+                )
+            elif item.kind == "function_call_output" and item.call_id:
+                out.append(function_output_item(item.call_id, item.output or ""))
+        return out
+
+    def transcript(self) -> list[tuple[str, str]]:
+        """(role, text) of every message with text, in order."""
+        return [(i.role, i.text) for i in self._items.values() if i.kind == "message" and i.text]
+
+
+_APPLY: dict[type[Any], Any] = {
+    w.ItemAdded: ConversationHistory._on_item,
+    w.ItemDone: ConversationHistory._on_item,
+    w.ItemRetrieved: ConversationHistory._on_item,
+    w.OutputItemAdded: ConversationHistory._on_output_item,
+    w.OutputItemDone: ConversationHistory._on_output_item,
+    w.InputTranscriptionCompleted: ConversationHistory._on_user_transcript,
+    w.TranscriptDelta: ConversationHistory._on_transcript_delta,
+    w.TextDelta: ConversationHistory._on_transcript_delta,
+    w.TranscriptDone: ConversationHistory._on_transcript_done,
+    w.TextDone: ConversationHistory._on_text_done,
+    w.ItemTruncated: ConversationHistory._on_truncated,
+    w.ItemDeleted: ConversationHistory._on_deleted,
+}

@@ -1,0 +1,63 @@
+"""Call records: one CDR JSON line per call, and one transcript file per call.
+
+Every call leaves both, whatever happened to it (rejected, failed, dropped). Lines are written
+with a single ``write`` on a file opened for appending, so several worker processes can share
+one ``cdr.jsonl``. Secrets never get here: the record holds no headers or keys, and the
+transcript is what was said.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.core.call import CallRecord
+
+__all__ = ["CdrWriter"]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+class CdrWriter:
+    """Writes ``<dir>/cdr.jsonl`` and ``<dir>/transcripts/<call_id>.txt``."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.transcripts = self.directory / "transcripts"
+        self.transcripts.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / "cdr.jsonl"
+
+    def write(
+        self,
+        record: CallRecord,
+        transcript: Iterable[tuple[str, str]],
+        *,
+        clock_offset: float,
+    ) -> dict[str, Any]:
+        """Write the CDR and transcript; ``clock_offset`` turns record times into epoch seconds.
+
+        Returns the CDR as written.
+        """
+        wall = {name: _iso(t + clock_offset) for name, t in record.times.items()}
+        cdr = record.to_cdr(wall)
+        lines = [f"{role}: {text}" for role, text in transcript]
+        transcript_path = self.transcripts / f"{_safe(record.call_id)}.txt"
+        transcript_path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        cdr["transcript_file"] = str(transcript_path)
+        data = (json.dumps(cdr, separators=(",", ":")) + "\n").encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return cdr
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "call"

@@ -1,0 +1,1 @@
+"""The async agent runtime shared by both transports: one RealtimeSession per call."""

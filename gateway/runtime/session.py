@@ -1,0 +1,516 @@
+"""One call's Realtime session: connection, protocol, agent graph, tools, guardrails, reconnect.
+
+Run it inside the call's task group::
+
+    session = RealtimeSession(agent, ctx, connector, settings, playout=ring)
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(session.run(), name=f"call:{ctx.call_id}:realtime")
+        async for event in session.events():
+            ...
+
+``run`` connects, configures the session for the entry agent, greets, then reads server events
+until :meth:`close` (or the model is gone for good: :class:`SessionFailed`). A dropped socket is
+reconnected with backoff, re-configured and re-seeded with the history as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+
+from gateway.core.agents.agent import CallContext, RealtimeAgent
+from gateway.core.agents.session_config import agent_update, initial_session
+from gateway.core.realtime import wire as w
+from gateway.core.realtime.actions import (
+    Action,
+    AudioInterrupted,
+    Deliver,
+    FlushPlayout,
+    FormatMismatch,
+    PlayAudio,
+    SendEvent,
+)
+from gateway.core.realtime.backoff import reconnect_delays
+from gateway.core.realtime.history import ConversationHistory
+from gateway.core.realtime.protocol import ResponseState, SessionProtocol
+from gateway.core.realtime.wire_client import (
+    ClientEvent,
+    InputAudioClear,
+    ItemCreate,
+    OutputAudioBufferClear,
+    ResponseParams,
+    SessionConfig,
+    SessionUpdate,
+    append_audio_json,
+    encode_client_event,
+    system_text_item,
+    user_text_item,
+)
+from gateway.errors import RemoteProtocolError
+from gateway.runtime import events as ev
+from gateway.runtime.dispatch import ToolDispatcher
+from gateway.runtime.guards import GuardrailRunner
+from gateway.runtime.ports import (
+    Connection,
+    ConnectionLost,
+    Connector,
+    PlayoutSink,
+    SessionSettings,
+)
+
+__all__ = ["RealtimeSession"]
+
+log = structlog.get_logger()
+
+_EVENT_QUEUE = 1000
+_FATAL_CODES = frozenset({"session_expired", "beta_api_shape_disabled"})
+
+
+class RealtimeSession:
+    """The runtime of one call over one Realtime session (reconnects keep the same object)."""
+
+    def __init__(
+        self,
+        agent: RealtimeAgent,
+        context: CallContext,
+        connector: Connector,
+        settings: SessionSettings | None = None,
+        *,
+        playout: PlayoutSink | None = None,
+    ) -> None:
+        self.settings = settings or SessionSettings()
+        self.context = context
+        self.agent = agent
+        self.history = ConversationHistory()
+        self.history.agent = agent.name
+        self.usage: dict[str, int] = {}
+        self._connector = connector
+        self._conn: Connection | None = None
+        self._playout = playout
+        self._codec = self.settings.defaults.audio_format
+        self._protocol = SessionProtocol(self._codec, server_owns_playout=self.settings.sip_attach)
+        self._events: asyncio.Queue[ev.SessionEvent | None] = asyncio.Queue(_EVENT_QUEUE)
+        self._closing = False
+        self._muted = False
+        self._audio_started = False
+        self._voice = agent.voice or self.settings.defaults.voice
+        self._connected_at = 0.0
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._dropped_events = 0
+        self._recycle_task: asyncio.Task[None] | None = None
+        self._last_cut: AudioInterrupted | None = None
+        self.tools = ToolDispatcher(self)
+        self.guards = GuardrailRunner(self)
+
+    # ------------------------------------------------------------------------------ public API
+
+    async def events(self) -> AsyncIterator[ev.SessionEvent]:
+        """Session events until the session ends."""
+        while True:
+            event = await self._events.get()
+            if event is None:  # closed
+                return
+            yield event
+            if isinstance(event, ev.SessionFailed):
+                return
+
+    async def wait_ready(self) -> None:
+        """Return once the session is connected and configured."""
+        await self._ready.wait()
+
+    async def run(self) -> None:
+        """Connect, configure, greet, then handle server events until closed or failed."""
+        try:
+            await self._connect_first()
+        except ConnectionLost as exc:
+            self._emit(ev.SessionFailed(f"cannot connect: {exc}"))
+            return
+        async with asyncio.TaskGroup() as tg:
+            self.tools.task_group = tg
+            self._recycle_task = tg.create_task(
+                self._recycler(), name=f"call:{self.context.call_id}:recycle"
+            )
+            await self._read_loop()
+            await self.close()
+
+    async def close(self) -> None:
+        """End the session: stop reading, cancel tool calls, close the socket."""
+        if self._closing:
+            return
+        self._closing = True
+        self._idle.set()
+        self.tools.cancel_all()
+        if self._recycle_task is not None:
+            self._recycle_task.cancel()
+        if self._events.full():
+            self._events.get_nowait()
+        self._events.put_nowait(None)
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def send_audio(self, audio: bytes) -> None:
+        """Caller audio in the session's input codec (ignored while muted)."""
+        if self._muted or self._conn is None or not self._ready.is_set():
+            return
+        with contextlib.suppress(ConnectionLost):  # the read loop notices and reconnects
+            await self._conn.send(append_audio_json(base64.b64encode(audio).decode("ascii")))
+
+    async def send_message(self, text: str, *, respond: bool = True) -> None:
+        """Add a caller text message (e.g. DTMF as words) and, by default, ask for a response."""
+        await self._send(ItemCreate(item=user_text_item(text)))
+        if respond:
+            await self.request_response()
+
+    async def send_system(self, text: str, *, respond: bool = True) -> None:
+        """Add a system note for the model (steering, tool results that arrive late ...)."""
+        await self._send(ItemCreate(item=system_text_item(text)))
+        if respond:
+            await self.request_response()
+
+    async def say(self, text: str) -> None:
+        """Make the agent say ``text`` verbatim (greeting, prompts, guardrail messages)."""
+        await self.request_response(
+            ResponseParams(instructions=f"Say exactly this and nothing else: {text}")
+        )
+
+    async def request_response(self, params: ResponseParams | None = None) -> None:
+        await self._run_actions(self._protocol.request_response(params))
+
+    async def interrupt(self, cause: str = "interrupt") -> int | None:
+        """Stop the agent now: flush playout, truncate what was not heard, cancel.
+
+        Returns how many ms of the cut item the caller heard (None if unknown or nothing).
+        """
+        self._last_cut = None
+        active = self._protocol.state is not ResponseState.IDLE
+        await self._run_actions(self._protocol.interrupt(cause))
+        if self.settings.sip_attach and active:
+            await self._send(OutputAudioBufferClear())
+        return self._last_cut.audio_end_ms if self._last_cut else None
+
+    async def mute(self, muted: bool = True) -> None:
+        """Stop (or resume) sending caller audio; muting clears the server's input buffer."""
+        self._muted = muted
+        if muted and self._ready.is_set():
+            await self._send(InputAudioClear())
+
+    async def update_agent(self, agent: RealtimeAgent) -> None:
+        """Switch to ``agent`` (a handoff without a tool call)."""
+        await self.switch_agent(agent)
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Keypad digits from the caller, delivered to the agent as a message."""
+        self._emit(ev.DtmfEvent(digits))
+        await self.send_message(f"[The caller pressed {' '.join(digits)} on the keypad]")
+
+    async def approve(self, call_id: str, *, always: bool = False) -> None:
+        self.tools.decide(call_id, approved=True, always=always)
+
+    async def reject(self, call_id: str, *, always: bool = False) -> None:
+        self.tools.decide(call_id, approved=False, always=always)
+
+    async def transfer_result(self, call_id: str, ok: bool, detail: str = "") -> None:
+        """The phone layer reports a transfer's outcome; on failure the agent tells the caller."""
+        await self.tools.transfer_finished(call_id, ok, detail)
+
+    # ------------------------------------------------------------------- used by the helpers
+
+    @property
+    def protocol(self) -> SessionProtocol:
+        return self._protocol
+
+    def emit(self, event: ev.SessionEvent) -> None:
+        self._emit(event)
+
+    async def send(self, event: ClientEvent) -> None:
+        await self._send(event)
+
+    async def switch_agent(self, agent: RealtimeAgent) -> None:
+        """Make ``agent`` current and update the session sparsely (formats untouched)."""
+        previous = self.agent
+        wanted = agent.voice or self.settings.defaults.voice
+        voice = None
+        if wanted != self._voice:
+            if self._audio_started:
+                log.info("voice_kept", wanted=wanted, voice=self._voice, why="voice is locked")
+            else:
+                voice = self._voice = wanted
+        self.agent = agent
+        self.history.agent = agent.name
+        self.guards.set_agent(agent)
+        await self._send(SessionUpdate(session=agent_update(agent, self.context, voice=voice)))
+        self._emit(ev.AgentEnded(previous.name))
+        self._emit(ev.HandoffDone(previous.name, agent.name))
+        self._emit(ev.AgentStarted(agent.name))
+
+    async def wait_playout_done(self, response_id: str | None = None) -> None:
+        """Return once the current response is done and its audio has been heard."""
+        await self._idle.wait()
+        if self.settings.sip_attach:
+            await self.tools.wait_output_stopped()
+            return
+        # pjmedia's clock thread drains the sink; polling at frame rate here avoids a
+        # cross-thread wakeup per frame there
+        while self._playout is not None and self._playout.pending_ms() > 0 and not self._closing:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if self._playout is not None:
+            self._protocol.sync_played(self._playout.take_played())
+
+    # -------------------------------------------------------------------------------- internals
+
+    def _emit(self, event: ev.SessionEvent) -> None:
+        try:
+            self._events.put_nowait(event)
+        except asyncio.QueueFull:
+            self._dropped_events += 1
+            if self._dropped_events == 1:
+                log.warning("session_events_dropped", queue=_EVENT_QUEUE)
+
+    async def _send(self, event: ClientEvent) -> None:
+        await self._send_action(self._protocol.send(event))
+
+    async def _send_action(self, action: SendEvent) -> None:
+        if self._conn is None:
+            return
+        log.debug("> " + action.event.type, event_id=action.event_id)
+        try:
+            await self._conn.send(encode_client_event(action.event, action.event_id))
+        except ConnectionLost:
+            log.info("send_failed_connection_lost", type=action.event.type)
+
+    def _full_session(self) -> SessionConfig:
+        return initial_session(
+            self.agent,
+            self.settings.defaults,
+            self.context,
+            tracing=self.settings.tracing,
+            sip_accept=self.settings.sip_attach,
+        )
+
+    async def _configure(self) -> None:
+        session = self._full_session()
+        if self.settings.sip_attach:
+            # accept carried the full configuration; only change what differs (sparse)
+            session = agent_update(self.agent, self.context)
+        self._protocol.expect_session(session.model_dump(mode="json", exclude_unset=True))
+        await self._send(SessionUpdate(session=session))
+
+    async def _connect_first(self) -> None:
+        self._conn = await self._connector()
+        self._connected_at = time.monotonic()
+        self.guards.set_agent(self.agent)
+        await self._configure()
+        self._ready.set()
+        self._emit(ev.AgentStarted(self.agent.name))
+        greeting = self.settings.greeting
+        if greeting:
+            from gateway.core.agents.spec import render_placeholders  # noqa: PLC0415
+
+            await self.say(render_placeholders(greeting, self.context.placeholders()))
+        else:
+            await self.request_response()
+
+    async def _read_loop(self) -> None:
+        while not self._closing:
+            conn = self._conn
+            assert conn is not None
+            try:
+                raw = await conn.recv()
+            except ConnectionLost as exc:
+                if self._closing:
+                    return
+                if conn is not self._conn:
+                    continue  # recycled: the new connection is already in place
+                if not await self._reconnect(str(exc)):
+                    self._emit(ev.SessionFailed(f"connection lost: {exc}"))
+                    return
+                continue
+            await self._on_raw(raw)
+
+    async def _on_raw(self, raw: str | bytes) -> None:
+        try:
+            event = w.parse_server_event(raw)
+        except RemoteProtocolError as exc:
+            log.warning("server_event_rejected", error=str(exc))
+            return
+        if isinstance(event, w.UnknownServerEvent):
+            log.debug("server_event_ignored", type=event.type)
+            return
+        await self._run_actions(self._protocol.receive(event))
+
+    async def _run_actions(self, actions: list[Action]) -> None:
+        await self._carry_out(actions)
+        if self._protocol.state is ResponseState.IDLE:
+            self._idle.set()
+        else:
+            self._idle.clear()
+
+    async def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, PlayAudio):
+                self._play(action)
+            elif isinstance(action, SendEvent):
+                await self._send_action(action)
+            elif isinstance(action, FlushPlayout):
+                played = self._playout.flush() if self._playout is not None else {}
+                await self._carry_out(self._protocol.playout_flushed(played))
+            elif isinstance(action, AudioInterrupted):
+                self._last_cut = action
+                self._emit(
+                    ev.AudioInterruptedEvent(action.item_id, action.audio_end_ms, action.cause)
+                )
+            elif isinstance(action, FormatMismatch):
+                self._on_format_mismatch(action)
+            elif isinstance(action, Deliver):
+                await self._on_event(action.event)
+
+    def _play(self, action: PlayAudio) -> None:
+        self._audio_started = True
+        if self._playout is not None:
+            self._playout.push(action.item_id, action.audio)
+        else:
+            self._emit(ev.AudioChunk(action.item_id, action.response_id, action.audio))
+
+    def _on_format_mismatch(self, action: FormatMismatch) -> None:
+        message = f"server ignored {action.field}: asked {action.requested}, got {action.effective}"
+        log.error("session_format_mismatch", field=action.field, effective=str(action.effective))
+        self._emit(ev.ErrorOccurred("format_mismatch", message, fatal=False))
+
+    async def _on_event(self, event: w.ServerEvent) -> None:
+        if self.history.apply(event) and isinstance(
+            event, w.ItemDone | w.ItemTruncated | w.InputTranscriptionCompleted | w.ItemDeleted
+        ):
+            self._emit(ev.HistoryUpdated(tuple(self.history.items)))
+        handler = _ON_EVENT.get(type(event))
+        if handler is not None:
+            await handler(self, event)
+
+    async def _on_error(self, event: w.ErrorEvent) -> None:
+        code, message = event.error.code, event.error.message
+        fatal = code in _FATAL_CODES
+        log.warning("realtime_error", code=code, message=message, fatal=fatal)
+        self._emit(ev.ErrorOccurred(code, message, fatal=fatal))
+        if code == "session_expired" and self._conn is not None:
+            await self._conn.close()  # the read loop reconnects with the history
+
+    async def _on_user_transcript(self, event: w.InputTranscriptionCompleted) -> None:
+        self._emit(ev.TranscriptUpdated("user", event.item_id, event.transcript, final=True))
+        await self.guards.on_user_transcript(event.transcript)
+
+    async def _on_transcript_delta(self, event: w.TranscriptDelta) -> None:
+        await self.guards.on_agent_delta(event.item_id, event.delta)
+
+    async def _on_transcript_done(self, event: w.TranscriptDone) -> None:
+        self._emit(ev.TranscriptUpdated("assistant", event.item_id, event.transcript, final=True))
+        await self.guards.on_agent_done(event.item_id, event.transcript)
+
+    async def _on_arguments_done(self, event: w.ArgumentsDone) -> None:
+        await self.tools.on_call(event.call_id, event.name, event.arguments)
+
+    async def _on_output_item_done(self, event: w.OutputItemDone) -> None:
+        item = event.item
+        if item.type == "function_call" and item.call_id and item.name:
+            await self.tools.on_call(item.call_id, item.name, item.arguments or "{}")
+
+    async def _on_response_done(self, event: w.ResponseDone) -> None:
+        response = event.response
+        usage = response.usage.model_dump(exclude_none=True) if response.usage else {}
+        for key in ("total_tokens", "input_tokens", "output_tokens"):
+            self.usage[key] = self.usage.get(key, 0) + int(usage.get(key, 0))
+        reason = response.status_details.reason if response.status_details else None
+        counts = {k: int(v) for k, v in usage.items() if isinstance(v, int)}
+        self._emit(ev.ResponseFinished(response.id, response.status or "", reason, counts))
+
+    async def _on_dtmf(self, event: w.DtmfReceived) -> None:
+        await self.send_dtmf(event.event)
+
+    async def _on_output_buffer(self, event: w.OutputBufferEvent) -> None:
+        self.tools.on_output_buffer(event.type)
+
+    async def _on_mcp(self, event: w.McpEvent) -> None:
+        self._emit(ev.McpEventSeen(event.type, event.item_id))
+
+    # ------------------------------------------------------------------------------ reconnect
+
+    async def _reconnect(self, reason: str) -> bool:
+        log.warning("realtime_connection_lost", reason=reason)
+        for attempt, delay in enumerate(
+            reconnect_delays(deadline_s=self.settings.reconnect_deadline_s), start=1
+        ):
+            self._emit(ev.Reconnecting(attempt, reason))
+            await asyncio.sleep(delay)
+            try:
+                conn = await self._connector()
+            except ConnectionLost as exc:
+                log.info("realtime_reconnect_failed", attempt=attempt, error=str(exc))
+                continue
+            await self._adopt(conn, attempt)
+            return True
+        return False
+
+    async def _adopt(self, conn: Connection, attempts: int) -> None:
+        """Start over on ``conn``: configure, replay the history, answer a pending turn."""
+        self._conn = conn
+        self._connected_at = time.monotonic()
+        if self._playout is not None:
+            self._playout.flush()
+        self._protocol.reset()
+        self._idle.set()
+        replayed = 0
+        if not self.settings.sip_attach:
+            await self._send(SessionUpdate(session=self._full_session()))
+            for item in self.history.replay_items():
+                await self._send(ItemCreate(item=item))
+                replayed += 1
+        items = self.history.items
+        if items and items[-1].role in ("user", "tool"):
+            await self.request_response()
+        log.info("realtime_reconnected", attempts=attempts, replayed=replayed)
+        self._emit(ev.Reconnected(attempts, replayed))
+
+    async def _recycler(self) -> None:
+        """Swap to a fresh session at a quiet moment before the 60-minute cap."""
+        while not self._closing:
+            age = time.monotonic() - self._connected_at
+            wait = self.settings.recycle_after_s - age
+            if wait > 0:
+                await asyncio.sleep(min(wait, 1.0))
+                continue
+            if self._quiet():
+                log.info("realtime_session_recycling", age_s=round(age))
+                old = self._conn
+                try:
+                    conn = await self._connector()
+                except ConnectionLost:
+                    await asyncio.sleep(1.0)
+                    continue
+                await self._adopt(conn, 0)
+                if old is not None:
+                    await old.close()
+            await asyncio.sleep(0.2)
+
+    def _quiet(self) -> bool:
+        idle = self._protocol.state is ResponseState.IDLE
+        return idle and (self._playout is None or self._playout.pending_ms() == 0)
+
+
+_ON_EVENT: dict[type[Any], Any] = {
+    w.ErrorEvent: RealtimeSession._on_error,
+    w.InputTranscriptionCompleted: RealtimeSession._on_user_transcript,
+    w.TranscriptDelta: RealtimeSession._on_transcript_delta,
+    w.TranscriptDone: RealtimeSession._on_transcript_done,
+    w.ArgumentsDone: RealtimeSession._on_arguments_done,
+    w.OutputItemDone: RealtimeSession._on_output_item_done,
+    w.ResponseDone: RealtimeSession._on_response_done,
+    w.DtmfReceived: RealtimeSession._on_dtmf,
+    w.OutputBufferEvent: RealtimeSession._on_output_buffer,
+    w.McpEvent: RealtimeSession._on_mcp,
+}

@@ -1,0 +1,1 @@
+"""Fakes and helpers shipped for testing code built on voicegw."""
