@@ -16,6 +16,7 @@ __all__ = [
     "AgentStarted",
     "AudioChunk",
     "AudioInterruptedEvent",
+    "CallerSpeech",
     "DtmfEvent",
     "EndCallRequested",
     "ErrorOccurred",
@@ -138,6 +139,13 @@ class ResponseFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerSpeech:
+    """Server VAD: the caller started (``active``) or stopped speaking."""
+
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfEvent:
     digits: str
 
@@ -204,6 +212,7 @@ SessionEvent = (
     | TranscriptUpdated
     | HistoryUpdated
     | ResponseFinished
+    | CallerSpeech
     | DtmfEvent
     | EndCallRequested
     | TransferRequested

@@ -63,6 +63,10 @@ class PlayoutSink(Protocol):
         """Milliseconds of audio queued and not yet played."""
         ...
 
+    def finish(self, item_id: str) -> None:
+        """No more audio will come for ``item_id``: play out any partial frame it left."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSettings:

@@ -178,7 +178,7 @@ class RealtimeSession:
     async def say(self, text: str) -> None:
         """Make the agent say ``text`` verbatim (greeting, prompts, guardrail messages)."""
         await self.request_response(
-            ResponseParams(instructions=f"Say exactly this and nothing else: {text}")
+            ResponseParams(instructions=f"Say exactly: {text}")
         )
 
     async def request_response(self, params: ResponseParams | None = None) -> None:
@@ -435,6 +435,13 @@ class RealtimeSession:
     async def _on_output_buffer(self, event: w.OutputBufferEvent) -> None:
         self.tools.on_output_buffer(event.type)
 
+    async def _on_speech(self, event: w.SpeechStarted | w.SpeechStopped) -> None:
+        self._emit(ev.CallerSpeech(isinstance(event, w.SpeechStarted)))
+
+    async def _on_audio_done(self, event: w.AudioDone) -> None:
+        if self._playout is not None:
+            self._playout.finish(event.item_id)
+
     async def _on_mcp(self, event: w.McpEvent) -> None:
         self._emit(ev.McpEventSeen(event.type, event.item_id))
 
@@ -513,4 +520,7 @@ _ON_EVENT: dict[type[Any], Any] = {
     w.DtmfReceived: RealtimeSession._on_dtmf,
     w.OutputBufferEvent: RealtimeSession._on_output_buffer,
     w.McpEvent: RealtimeSession._on_mcp,
+    w.SpeechStarted: RealtimeSession._on_speech,
+    w.SpeechStopped: RealtimeSession._on_speech,
+    w.AudioDone: RealtimeSession._on_audio_done,
 }

@@ -26,6 +26,7 @@ class FakePlayer:
     queue: list[tuple[str, int]] = field(default_factory=list)
     unreported: dict[str, int] = field(default_factory=dict)
     heard: dict[str, int] = field(default_factory=dict)
+    finished: list[str] = field(default_factory=list)
 
     def push(self, item_id: str, audio: bytes) -> None:
         self.queue.append((item_id, len(audio)))
@@ -55,6 +56,9 @@ class FakePlayer:
 
     def pending_ms(self) -> int:
         return sum(n for _, n in self.queue) // self.bytes_per_ms
+
+    def finish(self, item_id: str) -> None:
+        self.finished.append(item_id)
 
 
 class Running:

@@ -90,7 +90,7 @@ async def test_input_phrase_transfers_after_the_announcement() -> None:
     )
     fake.expect(
         "response.create",
-        response={"instructions": "Say exactly this and nothing else: Putting you through now."},
+        response={"instructions": "Say exactly: Putting you through now."},
     )
     fake.emit("response.created", response={"id": "r1", "status": "in_progress"})
     fake.emit("response.done", response={"id": "r1", "status": "completed"})

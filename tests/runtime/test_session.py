@@ -92,7 +92,7 @@ async def test_connect_configures_the_agent_and_greets() -> None:
         },
     )
     fake.expect(
-        "response.create", response={"instructions": "Say exactly this and nothing else: Hi!"}
+        "response.create", response={"instructions": "Say exactly: Hi!"}
     )
     settings = SessionSettings(greeting="Hi!")
     async with running(_agent(tools=[get_hours]), fake.connector, settings) as run:
