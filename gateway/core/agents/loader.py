@@ -18,7 +18,7 @@ from gateway.core.agents.references import Loc, reference_issues
 from gateway.core.agents.spec import GraphSpec, format_loc
 from gateway.errors import ConfigError, ConfigIssue
 
-__all__ = ["LineMap", "LoadedGraph", "RawCheck", "parse_graph"]
+__all__ = ["LineMap", "LoadedGraph", "RawCheck", "compose_yaml", "parse_graph", "pydantic_issue"]
 
 RawCheck = Callable[[dict[str, Any]], list[tuple[Loc, str]]]
 """An extra check on the raw YAML data, tolerant of broken shapes, returning located issues."""
@@ -59,7 +59,7 @@ def parse_graph(
     ``extra_checks`` run on the raw data along with the built-in reference check, so their
     findings are reported together with schema errors.
     """
-    data, lines, issues = _compose(text, filename)
+    data, lines, issues = compose_yaml(text, filename)
     if data is None:
         raise ConfigError(issues)
     if not isinstance(data, dict):
@@ -68,7 +68,7 @@ def parse_graph(
     try:
         spec = GraphSpec.model_validate(data, context={"skip_references": True})
     except ValidationError as exc:
-        issues += [_from_pydantic(err, data, lines, filename) for err in exc.errors()]
+        issues += [pydantic_issue(err, data, lines, filename) for err in exc.errors()]
     for check in (reference_issues, *extra_checks):
         issues += [
             ConfigIssue(filename, lines.line_for(loc), format_loc(loc), msg)
@@ -79,7 +79,9 @@ def parse_graph(
     return LoadedGraph(spec, filename, lines)
 
 
-def _compose(text: str, filename: str) -> tuple[Any, LineMap, list[ConfigIssue]]:
+def compose_yaml(text: str, filename: str) -> tuple[Any, LineMap, list[ConfigIssue]]:
+    """YAML text to plain data, a line map and any syntax/duplicate-key issues (data None if
+    the YAML does not parse). Shared by every YAML file voicegw reads."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -118,8 +120,8 @@ def _walk(
             _walk(item, (*loc, index), lines, issues, filename)
 
 
-def _from_pydantic(err: Any, data: Any, lines: LineMap, filename: str) -> ConfigIssue:
-    """Translate one pydantic error, dropping union tags pydantic adds to the location."""
+def pydantic_issue(err: Any, data: Any, lines: LineMap, filename: str) -> ConfigIssue:
+    """Translate one pydantic error to a located issue, dropping union tags from the path."""
     raw_loc: tuple[str | int, ...] = tuple(err["loc"])
     loc: list[str | int] = []
     cursor = data
