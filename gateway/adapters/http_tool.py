@@ -1,6 +1,7 @@
 """HTTP tools: a tool call becomes a request to the configured endpoint.
 
-Arguments go as a JSON body (as the query string for GET and DELETE). ``${ENV}`` references in
+Arguments go as a JSON body (as the query string for GET and DELETE, non-string values
+JSON-encoded). ``${ENV}`` references in
 header values are expanded at call time from the process environment, so secrets never sit in
 the graph file or in logs. A non-2xx answer or a network failure raises :class:`HttpToolError`,
 which the runtime turns into an error result for the model.
@@ -47,18 +48,22 @@ def _request(spec: HttpToolSpec, args: dict[str, Any], timeout_s: float) -> Any:
     headers = {k: expand_env(v, os.environ) for k, v in spec.headers.items()}
     url, data = spec.url, None
     if spec.method in ("GET", "DELETE"):
-        url = f"{url}{'&' if '?' in url else '?'}{urlencode(args)}" if args else url
+        query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in args.items()}
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}" if args else url
     else:
         data = json.dumps(args).encode()
         headers.setdefault("Content-Type", "application/json")
     request = urllib.request.Request(url, data=data, headers=headers, method=spec.method)  # noqa: S310  (http(s) only: the spec's URL pattern)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-            body = response.read(_MAX_BODY)
+            body = response.read(_MAX_BODY + 1)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it owns the response and its socket
         raise HttpToolError(f"{spec.method} {spec.url} answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise HttpToolError(f"{spec.method} {spec.url} failed: {exc}") from None
+    if len(body) > _MAX_BODY:
+        raise HttpToolError(f"{spec.method} {spec.url} answered more than {_MAX_BODY} bytes")
     try:
         return json.loads(body)
     except ValueError:

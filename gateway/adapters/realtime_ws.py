@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gateway.errors import ConfigError, ConfigIssue
 from gateway.runtime.ports import Connection, ConnectionLost, Connector
@@ -48,18 +48,22 @@ class RealtimeEndpoint:
     proxy: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.model is None) == (self.call_id is None):
+        if bool(self.model) == bool(self.call_id):
             raise ConfigError(
                 [ConfigIssue("realtime", None, "", "give exactly one of model and call_id")]
             )
 
     def url(self) -> str:
         query = {"call_id": self.call_id} if self.call_id else {"model": self.model or ""}
-        return f"{self.base_url}?{urlencode({**query, **self.extra_query})}"
+        extra = {k: v for k, v in self.extra_query.items() if k not in query}
+        return f"{self.base_url}?{urlencode({**query, **extra})}"
 
     def headers(self) -> dict[str, str]:
+        """Auth and extra headers; raises ConfigError when there is no API key at all."""
         key = self.api_key() if callable(self.api_key) else self.api_key
         key = key or os.environ.get("OPENAI_API_KEY", "")
+        if not key:
+            raise ConfigError([ConfigIssue("realtime", None, "", "no API key: set OPENAI_API_KEY")])
         auth = {"Authorization": f"Bearer {key}"} if self.auth == "bearer" else {"api-key": key}
         return {**auth, **self.extra_headers}
 
@@ -107,7 +111,7 @@ async def open_connection(endpoint: RealtimeEndpoint) -> Connection:
     except InvalidStatus as exc:
         status = exc.response.status_code
         raise ConnectionLost(f"handshake refused with HTTP {status}", code=status) from None
-    except (OSError, InvalidHandshake, TimeoutError) as exc:
+    except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
         raise ConnectionLost(f"cannot connect to {endpoint.base_url}: {exc}") from None
     log.info("realtime_connected", url=endpoint.base_url, attach=endpoint.call_id is not None)
     return WebSocketConnection(ws)

@@ -13,7 +13,14 @@ from typing import Any
 
 from gateway.adapters.http_tool import http_tool_invoker
 from gateway.app.config import resolve_callable
-from gateway.core.agents.agent import FunctionTool, McpTool, RealtimeAgent, handoff, schema_of
+from gateway.core.agents.agent import (
+    FunctionTool,
+    McpTool,
+    RealtimeAgent,
+    doc_summary,
+    handoff,
+    schema_of,
+)
 from gateway.core.agents.builtins import END_CALL, TRANSFER_CALL, end_call_tool, transfer_call_tool
 from gateway.core.agents.guardrails import build_guardrails
 from gateway.core.agents.routing import Router, sip_user
@@ -60,7 +67,7 @@ def _tool(spec: ToolSpec, resolve: Resolver) -> FunctionTool | McpTool:
         assert spec.python is not None
         invoke = resolve(spec.python)
         parameters = dict(spec.parameters) if spec.parameters is not None else schema_of(invoke)
-        doc = (inspect.getdoc(invoke) or "").split("\n\n", 1)[0]
+        doc = doc_summary(invoke)
     return FunctionTool(
         name=spec.name,
         description=spec.description or doc,

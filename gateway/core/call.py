@@ -101,8 +101,10 @@ class CallRecord:
 
     def to_cdr(self, wall_at: dict[str, str]) -> dict[str, Any]:
         """The CDR line: ``wall_at`` maps each time name to its ISO wall-clock form."""
-        base = self.times.get("invite", 0.0)
-        ms = {k: round((v - base) * 1000) for k, v in self.times.items()}
+        base = self.times.get("invite")
+        ms = (
+            {k: round((v - base) * 1000) for k, v in self.times.items()} if base is not None else {}
+        )
         answer = self.times.get("answer")
         end = self.times.get("end")
         return {

@@ -8,6 +8,7 @@ transcript is what was said.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable
@@ -60,4 +61,8 @@ class CdrWriter:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "call"
+    """A file name for ``name``: readable, bounded, and unique (a hash when it was altered)."""
+    clean = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80] or "call"
+    if clean == name:
+        return clean
+    return f"{clean}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"

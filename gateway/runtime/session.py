@@ -177,9 +177,7 @@ class RealtimeSession:
 
     async def say(self, text: str) -> None:
         """Make the agent say ``text`` verbatim (greeting, prompts, guardrail messages)."""
-        await self.request_response(
-            ResponseParams(instructions=f"Say exactly: {text}")
-        )
+        await self.request_response(ResponseParams(instructions=f"Say exactly: {text}"))
 
     async def request_response(self, params: ResponseParams | None = None) -> None:
         await self._run_actions(self._protocol.request_response(params))
@@ -364,6 +362,9 @@ class RealtimeSession:
                 await self._carry_out(self._protocol.playout_flushed(played))
             elif isinstance(action, AudioInterrupted):
                 self._last_cut = action
+                fraction = self._protocol.last_cut_fraction
+                if action.item_id is not None and fraction is not None:
+                    self.history.cut(action.item_id, fraction)
                 self._emit(
                     ev.AudioInterruptedEvent(action.item_id, action.audio_end_ms, action.cause)
                 )

@@ -18,16 +18,19 @@ FORBIDDEN = {
     "multiprocessing",
     "subprocess",
     "time",
-    "http",
-    "urllib",
+    "http.client",
+    "http.server",
+    "urllib.request",
     "pjsua2",
     "websockets",
+    "h11",
     "httpx",
     "aiohttp",
     "requests",
     "signal",
 }
-"""Top-level modules the core may not import (directly: the stdlib may use them underneath)."""
+"""Modules (and their submodules) the core may not import directly. Pure helpers such as
+``urllib.parse`` are fine, and the stdlib may use anything underneath."""
 
 ALLOWED_GATEWAY = ("gateway.core", "gateway.errors")
 
@@ -48,9 +51,9 @@ def _violations(root: Path) -> list[str]:
     bad: list[str] = []
     for path in sorted(root.rglob("*.py")):
         for line, module in _imports(path):
-            top = module.split(".")[0]
+            io = any(module == f or module.startswith(f + ".") for f in FORBIDDEN)
             outside_core = module.startswith("gateway") and not module.startswith(ALLOWED_GATEWAY)
-            if top in FORBIDDEN or outside_core:
+            if io or outside_core:
                 bad.append(f"{path.relative_to(root.parent)}:{line}: imports {module}")
     return bad
 
@@ -64,8 +67,12 @@ def test_the_check_finds_a_violation(tmp_path: Path) -> None:
     """The scanner flags an I/O import and an adapter import, and lets json through."""
     offender = tmp_path / "core" / "bad.py"
     offender.parent.mkdir()
-    offender.write_text("import asyncio\nfrom gateway.adapters import sip\nimport json\n")
+    offender.write_text(
+        "import asyncio\nfrom gateway.adapters import sip\nimport json\n"
+        "from urllib.parse import quote\nimport urllib.request\n"
+    )
     assert _violations(offender.parent) == [
         "core/bad.py:1: imports asyncio",
         "core/bad.py:2: imports gateway.adapters",
+        "core/bad.py:5: imports urllib.request",
     ]

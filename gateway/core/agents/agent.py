@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, get_type_hints
 
 import jsonschema
-from pydantic import ConfigDict, TypeAdapter, create_model
+from pydantic import TypeAdapter
 
 from gateway.errors import GatewayError
 
@@ -103,7 +103,7 @@ class McpTool:
     config: Mapping[str, Any]
 
     def definition(self) -> dict[str, Any]:
-        return {"type": "mcp", **dict(self.config), "server_label": self.server_label}
+        return {**dict(self.config), "type": "mcp", "server_label": self.server_label}
 
 
 InstructionsFn = Callable[[CallContext, "RealtimeAgent"], str]
@@ -178,7 +178,7 @@ def function_tool(
         wants_ctx = "ctx" in inspect.signature(target).parameters
         return FunctionTool(
             name=name or target.__name__,
-            description=description or _doc_summary(target),
+            description=description or doc_summary(target),
             parameters=dict(parameters) if parameters is not None else schema_of(target),
             invoke=target,
             timeout_s=timeout_s,
@@ -191,22 +191,61 @@ def function_tool(
 
 
 def schema_of(fn: Callable[..., Any]) -> dict[str, Any]:
-    """JSON Schema (type: object) of ``fn``'s keyword arguments, from its type hints."""
+    """JSON Schema (type: object) of ``fn``'s keyword arguments, from its type hints.
+
+    Each parameter is converted on its own (so any name works, ``_private`` and ``json``
+    included); nested models go to ``$defs``; ``title`` annotations are dropped everywhere.
+    """
     hints = get_type_hints(fn)
-    fields: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    defs: dict[str, Any] = {}
     for pname, param in inspect.signature(fn).parameters.items():
         if pname == "ctx" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        default = ... if param.default is param.empty else param.default
-        fields[pname] = (hints.get(pname, Any), default)
-    model = create_model(f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields)
-    schema: dict[str, Any] = TypeAdapter(model).json_schema()
-    schema.pop("title", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
-    return schema
+        prop = TypeAdapter(hints.get(pname, Any)).json_schema(ref_template="#/$defs/{model}")
+        defs.update(prop.pop("$defs", {}))
+        if param.default is param.empty:
+            required.append(pname)
+        elif _jsonable(param.default):
+            prop["default"] = param.default
+        properties[pname] = prop
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    if defs:
+        schema["$defs"] = defs
+    return _untitled(schema)
 
 
-def _doc_summary(fn: Callable[..., Any]) -> str:
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+
+
+def _untitled(schema: Any) -> Any:
+    """Drop ``title`` keywords from a schema, keeping properties that happen to be named so."""
+    if isinstance(schema, list):
+        return [_untitled(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _untitled(sub) for name, sub in value.items()}
+        else:
+            out[key] = _untitled(value)
+    return out
+
+
+def doc_summary(fn: Callable[..., Any]) -> str:
+    """The first paragraph of ``fn``'s docstring, on one line."""
     doc = inspect.getdoc(fn) or ""
     return doc.split("\n\n", 1)[0].replace("\n", " ").strip()

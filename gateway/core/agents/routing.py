@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from gateway.core.agents.spec import RoutesSpec
 
 __all__ = ["Router", "sip_user"]
 
-_SIP_USER = re.compile(r"^(?:.*<)?(?:sips?|tel):(?P<user>[^@;>]*)")
+_URI = re.compile(r"^(?:.*<)?(?P<scheme>sips?|tel):(?P<rest>[^>]*)", re.IGNORECASE)
 
 
 def sip_user(uri: str) -> str:
-    """The user part of a SIP/tel URI or a name-addr (``"Bob" <sip:+4420@host>`` -> ``+4420``)."""
-    match = _SIP_USER.match(uri.strip())
-    return match["user"] if match else uri.strip()
+    """The user part of a SIP/tel URI or a name-addr (``"Bob" <sip:+4420@host>`` -> ``+4420``).
+
+    Schemes are case-insensitive (RFC 3261 19.1.4); escapes are decoded; a SIP URI without a
+    user part (``sip:pbx.example.com``) has an empty user. Text that is not a URI is returned
+    stripped (a bare number).
+    """
+    match = _URI.match(uri.strip())
+    if match is None:
+        return uri.strip()
+    rest = match["rest"]
+    if match["scheme"].lower() == "tel":
+        return unquote(rest.split(";", 1)[0])
+    if "@" not in rest:
+        return ""
+    return unquote(rest.split("@", 1)[0].split(";", 1)[0])
 
 
 class Router:

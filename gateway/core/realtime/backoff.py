@@ -22,6 +22,8 @@ def reconnect_delays(
     rand: Callable[[], float] = lambda: 0.5,
 ) -> Iterator[float]:
     """Yield delays before each reconnect attempt until their sum would pass ``deadline_s``."""
+    if initial_s <= 0 or factor < 1 or max_s <= 0 or not 0 <= jitter < 1:
+        raise ValueError("need initial_s > 0, factor >= 1, max_s > 0 and 0 <= jitter < 1")
     total, delay = 0.0, initial_s
     while True:
         wait = min(delay, max_s) * (1.0 + jitter * (2.0 * rand() - 1.0))

@@ -37,6 +37,21 @@ class HistoryItem:
     agent: str | None = None
     audio_end_ms: int | None = None
     """Set when the item was truncated at barge-in: the caller heard this much."""
+    heard_fraction: float | None = None
+    """Share of the item's audio the caller heard, when it was cut off (see ``cut``)."""
+
+    @property
+    def heard_text(self) -> str:
+        """The text the caller heard: the transcript cut in proportion, marked with ``…``.
+
+        The server drops the unheard part of a truncated item's transcript; a replay or a call
+        transcript must not claim more than the caller heard.
+        """
+        if self.heard_fraction is None or self.heard_fraction >= 1:
+            return self.text
+        cut = int(len(self.text) * max(self.heard_fraction, 0.0))
+        head = self.text[:cut].rsplit(" ", 1)[0] if " " in self.text[:cut] else self.text[:cut]
+        return f"{head}…" if head else ""
 
 
 def _text_of(item: w.Item) -> str:
@@ -87,6 +102,7 @@ class ConversationHistory:
             output=item.output,
             agent=old.agent if old else (self.agent if _role(item) == "assistant" else None),
             audio_end_ms=old.audio_end_ms if old else None,
+            heard_fraction=old.heard_fraction if old else None,
         )
         self._items[item.id] = new
         return new != old
@@ -131,6 +147,12 @@ class ConversationHistory:
     def _on_deleted(self, event: w.ItemDeleted) -> bool:
         return self._items.pop(event.item_id, None) is not None
 
+    def cut(self, item_id: str, heard_fraction: float) -> None:
+        """The caller heard only ``heard_fraction`` of ``item_id``'s audio (barge-in)."""
+        old = self._items.get(item_id)
+        if old is not None:
+            self._items[item_id] = replace(old, heard_fraction=heard_fraction)
+
     def add_local(self, item: HistoryItem) -> None:
         """Record an item we created ourselves before the server confirms it."""
         self._items[item.item_id] = item
@@ -139,11 +161,11 @@ class ConversationHistory:
         """Items to re-create, as text, in a fresh session (after a reconnect)."""
         out: list[dict[str, Any]] = []
         for item in self._items.values():
-            if item.kind == "message" and item.text:
+            if item.kind == "message" and item.heard_text:
                 make = {"user": user_text_item, "assistant": assistant_text_item}.get(
                     item.role, system_text_item
                 )
-                out.append(make(item.text))
+                out.append(make(item.heard_text))
             elif item.kind == "function_call" and item.call_id and item.name:
                 out.append(
                     {
@@ -159,7 +181,11 @@ class ConversationHistory:
 
     def transcript(self) -> list[tuple[str, str]]:
         """(role, text) of every message with text, in order."""
-        return [(i.role, i.text) for i in self._items.values() if i.kind == "message" and i.text]
+        return [
+            (i.role, i.heard_text)
+            for i in self._items.values()
+            if i.kind == "message" and i.heard_text
+        ]
 
 
 _APPLY: dict[type[Any], Any] = {

@@ -86,6 +86,8 @@ class SessionProtocol:
         self._server_interrupts = True
         self._pending_cause: str | None = None
         self._cancel_when_created = False
+        self.last_cut_fraction: float | None = None
+        """Heard share of the item cut by the last interrupt (None: not cut / fully heard)."""
         self._next_id = 0
         self._requested: dict[str, Any] = {}
 
@@ -278,6 +280,10 @@ class SessionProtocol:
         if item_id is None:
             return None, None
         point = self.ledger.truncate_point(item_id)
+        received = self.ledger.received_ms(item_id)
+        self.last_cut_fraction = (
+            point.audio_end_ms / received if point is not None and received else None
+        )
         self.ledger.forget(item_id)
         self._audible_item = None
         if point is None:
