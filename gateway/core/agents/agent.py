@@ -218,7 +218,8 @@ def schema_of(fn: Callable[..., Any]) -> dict[str, Any]:
     }
     if defs:
         schema["$defs"] = defs
-    return _untitled(schema)
+    untitled: dict[str, Any] = _untitled(schema)
+    return untitled
 
 
 def _jsonable(value: Any) -> bool:

@@ -1,0 +1,256 @@
+"""The two buffers between pjmedia's clock thread and the asyncio loop, one pair per call.
+
+Both sides are plain Python guarded by one ``threading.Lock`` each; nothing here imports
+pjsua2 or asyncio, so both are tested without either. The clock-thread methods (``put``,
+``next_frame``) answer at once and never block on the loop; the loop-side methods take the lock
+only to swap or clear containers.
+
+**Uplink** (caller -> model): :class:`UplinkQueue`. ``onFrameReceived`` puts each 20 ms PCM16
+8 kHz frame; when full the oldest frame is dropped and counted (real time beats completeness).
+The loop drains it on its own timeline — no cross-thread wakeup at all. A wakeup on the
+empty -> non-empty edge was measured and rejected: when the loop keeps up, the queue is empty
+at every tick, so the "edge" fires on every frame, costing ``call_soon_threadsafe`` (a lock,
+a deque append and a self-pipe write: 4-8 µs against 0.45 µs for ``put``) on the clock thread
+50 times a second per call, plus a loop wakeup each time, for at most one frame of latency
+(``bench/media.py`` prints both; docs/pjsua2-notes.md has the per-call CPU of drain periods).
+
+**Downlink** (model -> caller): :class:`PlayoutRing`. The loop pushes exact 20 ms frames, each
+tagged with its assistant ``item_id`` and the API-codec bytes it stands for; ``onFrameRequested``
+pops one per tick (silence when dry) and credits the item with those bytes, so barge-in can
+truncate the item at what was really handed to the caller. ``flush()`` drops everything unplayed
+under the lock, so the very next tick is silence. An optional release cursor holds frames
+beyond a sequence number until the loop releases them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from gateway.core.audio.codec import FRAME_MS
+from gateway.errors import AudioError
+
+__all__ = [
+    "FRAME_BYTES",
+    "SILENCE",
+    "PlayoutCounters",
+    "PlayoutRing",
+    "UplinkCounters",
+    "UplinkQueue",
+]
+
+FRAME_BYTES = 320
+"""20 ms of 16-bit mono PCM at 8 kHz: the only frame either buffer holds."""
+SILENCE = bytes(FRAME_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkCounters:
+    """What the uplink queue has seen since the call started."""
+
+    received: int
+    dropped: int
+    malformed: int
+    queued: int
+
+
+class UplinkQueue:
+    """Bounded, locked FIFO of caller frames: clock thread ``put``, loop ``drain``."""
+
+    __slots__ = ("_capacity", "_dropped", "_frames", "_lock", "_malformed", "_received")
+
+    def __init__(self, capacity_ms: int = 2000) -> None:
+        if capacity_ms < FRAME_MS:
+            raise ValueError(f"uplink capacity {capacity_ms} ms is below one frame")
+        self._capacity = capacity_ms // FRAME_MS
+        self._frames: deque[bytes] = deque()
+        self._lock = threading.Lock()
+        self._received = 0
+        self._dropped = 0
+        self._malformed = 0
+
+    def put(self, frame: bytes) -> None:
+        """Clock thread: add one frame; a frame of the wrong size is replaced by silence."""
+        if len(frame) != FRAME_BYTES:
+            self._malformed += 1
+            frame = SILENCE
+        with self._lock:
+            self._received += 1
+            if len(self._frames) >= self._capacity:
+                self._frames.popleft()
+                self._dropped += 1
+            self._frames.append(frame)
+
+    def drain(self) -> list[bytes]:
+        """Loop: every queued frame, oldest first (possibly none)."""
+        with self._lock:
+            if not self._frames:
+                return []
+            frames = list(self._frames)
+            self._frames.clear()
+        return frames
+
+    def drain_bytes(self) -> bytes:
+        """Loop: every queued frame joined into one PCM16 chunk (``b""`` when empty)."""
+        return b"".join(self.drain())
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be drained."""
+        return len(self._frames)
+
+    def counters(self) -> UplinkCounters:
+        with self._lock:
+            return UplinkCounters(self._received, self._dropped, self._malformed, len(self._frames))
+
+
+@dataclass(frozen=True, slots=True)
+class PlayoutCounters:
+    """What the playout ring has done since the call started."""
+
+    pushed: int
+    played: int
+    overflows: int
+    """Frames refused by :meth:`PlayoutRing.push` because the ring was full."""
+    underruns: int
+    """Ticks that found the ring dry while audio was still expected (a gap in speech)."""
+    silent_ticks: int
+    """Every tick that played silence: dry, held by the release cursor, or idle."""
+    flushed: int
+    """Frames dropped unplayed by :meth:`PlayoutRing.flush`."""
+    queued: int
+
+
+class PlayoutRing:
+    """Bounded, locked playout queue of 20 ms frames with per-item played-bytes accounting.
+
+    Loop side: :meth:`push`, :meth:`end_of_audio`, :meth:`flush`, :meth:`take_played`,
+    :meth:`release_upto`, :meth:`release_all`. Clock thread: :meth:`next_frame`.
+
+    Every pushed frame gets a sequence number (counting from 0 for the call). When a release
+    cursor is set, only frames with ``seq <= cursor`` may play; later ones wait, and the ticks
+    they wait are silent but not underruns.
+    """
+
+    __slots__ = (
+        "_capacity",
+        "_cursor",
+        "_expecting",
+        "_flushed",
+        "_frames",
+        "_lock",
+        "_next_seq",
+        "_overflows",
+        "_played",
+        "_played_frames",
+        "_pushed",
+        "_silent",
+        "_underruns",
+    )
+
+    def __init__(self, capacity_ms: int = 60_000) -> None:
+        if capacity_ms < FRAME_MS:
+            raise ValueError(f"playout capacity {capacity_ms} ms is below one frame")
+        self._capacity = capacity_ms // FRAME_MS
+        self._frames: deque[tuple[int, bytes, str, int]] = deque()
+        self._lock = threading.Lock()
+        self._played: dict[str, int] = {}
+        self._next_seq = 0
+        self._cursor: int | None = None
+        self._expecting = False
+        self._pushed = self._played_frames = self._overflows = 0
+        self._underruns = self._silent = self._flushed = 0
+
+    # --- loop side ---------------------------------------------------------------------------
+
+    def push(self, frame: bytes, item_id: str, api_bytes: int) -> int | None:
+        """Queue one 320-byte frame of ``item_id`` standing for ``api_bytes`` of API audio.
+
+        Returns the frame's sequence number, or None when the ring is full (the frame is
+        dropped and counted as an overflow; frames already queued keep playing).
+        """
+        if len(frame) != FRAME_BYTES:
+            raise AudioError(f"playout frame has {len(frame)} bytes, expected {FRAME_BYTES}")
+        with self._lock:
+            if len(self._frames) >= self._capacity:
+                self._overflows += 1
+                return None
+            seq = self._next_seq
+            self._next_seq = seq + 1
+            self._frames.append((seq, frame, item_id, api_bytes))
+            self._pushed += 1
+            self._expecting = True
+            return seq
+
+    def end_of_audio(self) -> None:
+        """No more audio is expected for now: running dry from here on is not an underrun."""
+        with self._lock:
+            self._expecting = False
+
+    def flush(self) -> dict[str, int]:
+        """Drop every unplayed frame (the next tick is silent); report played bytes per item.
+
+        Returns the API bytes played per item since the last report, as :meth:`take_played`.
+        """
+        with self._lock:
+            self._flushed += len(self._frames)
+            self._frames.clear()
+            self._expecting = False
+            played, self._played = self._played, {}
+        return played
+
+    def take_played(self) -> dict[str, int]:
+        """API bytes played per item since the last report (``flush`` or ``take_played``)."""
+        with self._lock:
+            played, self._played = self._played, {}
+        return played
+
+    def release_upto(self, seq: int) -> None:
+        """Let frames up to and including ``seq`` play; later frames wait for a new release."""
+        with self._lock:
+            self._cursor = seq
+
+    def release_all(self) -> None:
+        """Remove the release cursor: every queued frame may play."""
+        with self._lock:
+            self._cursor = None
+
+    @property
+    def queued_ms(self) -> int:
+        """Audio waiting to play, in ms (including frames held by the release cursor)."""
+        return len(self._frames) * FRAME_MS
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next pushed frame will get."""
+        return self._next_seq
+
+    def counters(self) -> PlayoutCounters:
+        with self._lock:
+            return PlayoutCounters(
+                pushed=self._pushed,
+                played=self._played_frames,
+                overflows=self._overflows,
+                underruns=self._underruns,
+                silent_ticks=self._silent,
+                flushed=self._flushed,
+                queued=len(self._frames),
+            )
+
+    # --- clock thread ------------------------------------------------------------------------
+
+    def next_frame(self) -> bytes:
+        """Clock thread: the frame to play now, or silence when dry or held."""
+        with self._lock:
+            frames = self._frames
+            if frames and (self._cursor is None or frames[0][0] <= self._cursor):
+                _, frame, item_id, api_bytes = frames.popleft()
+                played = self._played
+                played[item_id] = played.get(item_id, 0) + api_bytes
+                self._played_frames += 1
+                return frame
+            self._silent += 1
+            if not frames and self._expecting:
+                self._underruns += 1
+            return SILENCE

@@ -1,0 +1,52 @@
+"""Child process for test_endpoint.py: one PjsuaThread, exercised, results as one JSON line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+
+import pjsua2 as pj
+
+from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread
+
+
+def cpu_ns() -> int:
+    total = 0
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total
+
+
+def thread_names() -> list[str]:
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/comm") as f:
+            names.append(f.read().strip())
+    return names
+
+
+async def main() -> None:
+    pjsua = PjsuaThread(EndpointSettings(poll_ms=5000))
+    pjsua.start()
+    out: dict[str, object] = {"port": pjsua.sip_port, "codecs": pjsua.codecs}
+    out["cmd_thread"] = await pjsua.run(lambda: threading.current_thread().name)
+    out["registered"] = await pjsua.run(pjsua.endpoint.libIsThreadRegistered)
+    await asyncio.sleep(0.5)
+    start, wall = cpu_ns(), time.monotonic()
+    await asyncio.sleep(3)
+    out["idle_cpu_pct"] = 100 * (cpu_ns() - start) / 1e9 / (time.monotonic() - wall)
+    out["threads"] = sorted(thread_names())
+    kept = pjsua.track(pj.AudioMediaPlayer())  # still referenced at stop: must be disowned
+    began = time.monotonic()
+    pjsua.stop(graceful=False)
+    out["stop_s"] = time.monotonic() - began
+    out["kept_owned"] = bool(kept.thisown)
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,53 @@
+"""PjsuaThread: the endpoint's threads, idle cost, prompt stop and safe object lifetimes.
+
+Runs in a child process: one pjsua2 endpoint per process, and this one must not share the
+test runner's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from gateway.adapters.sip.endpoint import EndpointSettings, endpoint_config
+from tests.conftest import REPO
+
+
+def test_endpoint_thread_model_idle_cost_and_stop() -> None:
+    """Commands run on pjsua-cmd; idle, no polling thread but ours; stop cuts a 5 s poll short.
+
+    Idle cost is ~0.02 % of a core (bench/media.py, 10 s); the bound here leaves room for a
+    loaded test machine but not for a 10 ms poller (1.5 %) or an idle media clock (0.3 %+).
+
+    An object still referenced when the endpoint is destroyed is disowned (no abort at exit).
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.adapters.sip.endpoint_child"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    assert result["cmd_thread"].startswith("pjsua-cmd")
+    assert result["registered"] is True
+    assert result["codecs"] == ["PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"]
+    assert result["idle_cpu_pct"] < 0.3, result
+    assert "clock" not in result["threads"]  # no media clock without calls
+    assert "media" not in result["threads"]  # no pjmedia worker polling every 10 ms
+    assert result["stop_s"] < 1.0, result  # the wake, not the 5 s poll timeout
+    assert result["kept_owned"] is False
+    assert "sip_object_outlived_endpoint" in proc.stdout  # structlog defaults to stdout
+
+
+def test_endpoint_config_is_the_measured_model() -> None:
+    """No pjsua worker threads, media on the SIP ioqueue, an 8 kHz bridge, no auto-close."""
+    cfg = endpoint_config(EndpointSettings(max_calls=3))
+    ua, med = cfg.uaConfig, cfg.medConfig
+    assert (ua.threadCnt, ua.mainThreadOnly, ua.maxCalls) == (0, False, 3)
+    assert (med.hasIoqueue, med.threadCnt) == (False, 0)
+    assert (med.clockRate, med.sndClockRate, med.audioFramePtime) == (8000, 8000, 20)
+    assert (med.noVad, med.ecTailLen, med.sndAutoCloseTime) == (True, 0, -1)

@@ -1,0 +1,219 @@
+"""Uplink queue and playout ring: the locked buffers between the clock thread and the loop.
+
+Pure Python, no pjsua2: the clock thread is played by the test (or by a real thread).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.adapters.sip.media import FRAME_BYTES, SILENCE, PlayoutRing, UplinkQueue
+from gateway.errors import AudioError
+
+
+def frame(n: int) -> bytes:
+    return bytes([n & 0xFF]) * FRAME_BYTES
+
+
+# --- uplink ----------------------------------------------------------------------------------
+
+
+def test_uplink_drains_frames_in_order_and_empties() -> None:
+    """Frames put by the clock thread come out of drain() oldest first, once."""
+    q = UplinkQueue()
+    for n in range(3):
+        q.put(frame(n))
+    assert q.drain() == [frame(0), frame(1), frame(2)]
+    assert q.drain() == []
+    assert q.drain_bytes() == b""
+
+
+def test_uplink_drops_oldest_when_full_and_counts() -> None:
+    """At capacity (100 ms = 5 frames) a new frame pushes out the oldest; drops are counted."""
+    q = UplinkQueue(capacity_ms=100)
+    for n in range(8):
+        q.put(frame(n))
+    assert q.drain() == [frame(n) for n in range(3, 8)]
+    counters = q.counters()
+    assert (counters.received, counters.dropped, counters.queued) == (8, 3, 0)
+
+
+def test_uplink_replaces_wrong_sized_frames_with_silence() -> None:
+    """An empty or short frame keeps the timeline: it becomes 20 ms of silence, counted."""
+    q = UplinkQueue()
+    q.put(b"")
+    q.put(b"\x01" * 10)
+    assert q.drain_bytes() == SILENCE * 2
+    assert q.counters().malformed == 2
+
+
+def test_uplink_rejects_capacity_below_one_frame() -> None:
+    """A queue that cannot hold one frame is a configuration mistake."""
+    with pytest.raises(ValueError, match="below one frame"):
+        UplinkQueue(capacity_ms=10)
+
+
+def test_uplink_loses_nothing_across_threads() -> None:
+    """A producer thread putting 2,000 frames while the consumer drains: all arrive, in order."""
+    q = UplinkQueue(capacity_ms=1_000_000)
+    total = 2000
+
+    def produce() -> None:
+        for n in range(total):
+            q.put(n.to_bytes(4, "little") * (FRAME_BYTES // 4))
+
+    worker = threading.Thread(target=produce)
+    worker.start()
+    got: list[bytes] = []
+    deadline = time.monotonic() + 10
+    while len(got) < total and time.monotonic() < deadline:
+        got += q.drain()
+    worker.join()
+    assert [int.from_bytes(f[:4], "little") for f in got] == list(range(total))
+
+
+# --- playout ring ----------------------------------------------------------------------------
+
+
+def test_ring_plays_in_order_then_silence() -> None:
+    """Pushed frames play one per tick in order; a dry ring plays silence."""
+    ring = PlayoutRing()
+    assert ring.push(frame(1), "a", 160) == 0
+    assert ring.push(frame(2), "a", 160) == 1
+    assert [ring.next_frame() for _ in range(3)] == [frame(1), frame(2), SILENCE]
+
+
+def test_ring_counts_played_api_bytes_per_item() -> None:
+    """take_played() reports API bytes per item since the last report, then resets."""
+    ring = PlayoutRing()
+    for item, api_bytes in (("a", 160), ("a", 160), ("b", 960)):
+        ring.push(frame(0), item, api_bytes)
+    ring.next_frame()
+    assert ring.take_played() == {"a": 160}
+    ring.next_frame()
+    ring.next_frame()
+    assert ring.take_played() == {"a": 160, "b": 960}
+    assert ring.take_played() == {}
+
+
+def test_flush_drops_unplayed_and_next_tick_is_silent() -> None:
+    """flush() reports what was played and the very next tick plays silence."""
+    ring = PlayoutRing()
+    for n in range(50):
+        ring.push(frame(n), "a", 160)
+    ring.next_frame()
+    ring.next_frame()
+    assert ring.flush() == {"a": 320}
+    assert ring.next_frame() == SILENCE
+    assert ring.queued_ms == 0
+    counters = ring.counters()
+    assert (counters.played, counters.flushed, counters.underruns) == (2, 48, 0)
+
+
+def test_flush_takes_effect_within_one_frame_under_a_running_clock() -> None:
+    """With a real 20 ms clock thread, no pushed frame plays after flush() returns."""
+    ring = PlayoutRing()
+    for _ in range(500):
+        ring.push(frame(7), "a", 160)
+    played_after: list[bytes] = []
+    flushed = threading.Event()
+    stop = threading.Event()
+
+    def clock() -> None:
+        while not stop.is_set():
+            out = ring.next_frame()
+            if flushed.is_set():
+                played_after.append(out)
+            time.sleep(0.002)
+
+    worker = threading.Thread(target=clock)
+    worker.start()
+    time.sleep(0.05)
+    ring.flush()
+    flushed.set()
+    time.sleep(0.05)
+    stop.set()
+    worker.join()
+    assert played_after
+    assert set(played_after) == {SILENCE}
+
+
+def test_ring_refuses_frames_when_full_and_counts_overflows() -> None:
+    """A full ring (60 ms = 3 frames) refuses new frames; queued ones keep playing."""
+    ring = PlayoutRing(capacity_ms=60)
+    seqs = [ring.push(frame(n), "a", 160) for n in range(5)]
+    assert seqs == [0, 1, 2, None, None]
+    assert ring.counters().overflows == 2
+    assert [ring.next_frame() for _ in range(3)] == [frame(0), frame(1), frame(2)]
+
+
+def test_underruns_count_dry_ticks_only_while_audio_is_expected() -> None:
+    """Dry ticks after a push are underruns until end_of_audio(); idle silence is not."""
+    ring = PlayoutRing()
+    ring.next_frame()
+    ring.push(frame(1), "a", 160)
+    ring.next_frame()
+    ring.next_frame()
+    ring.next_frame()
+    ring.end_of_audio()
+    ring.next_frame()
+    counters = ring.counters()
+    assert (counters.underruns, counters.silent_ticks) == (2, 4)
+
+
+def test_release_cursor_holds_later_frames() -> None:
+    """With release_upto(1) only frames 0 and 1 play; the rest wait without underruns."""
+    ring = PlayoutRing()
+    ring.release_upto(1)
+    for n in range(4):
+        ring.push(frame(n), "a", 160)
+    out = [ring.next_frame() for _ in range(3)]
+    assert out == [frame(0), frame(1), SILENCE]
+    assert ring.counters().underruns == 0
+    ring.release_upto(2)
+    assert ring.next_frame() == frame(2)
+    ring.release_all()
+    assert ring.next_frame() == frame(3)
+    assert ring.queued_ms == 0
+
+
+def test_ring_rejects_frames_of_the_wrong_size() -> None:
+    """Only exact 320-byte frames enter the ring (the loop's framer makes them)."""
+    with pytest.raises(AudioError, match="319 bytes"):
+        PlayoutRing().push(b"\x00" * 319, "a", 160)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(["push_a", "push_b", "tick", "flush", "take"]), max_size=200))
+def test_played_bytes_are_conserved(ops: list[str]) -> None:
+    """Reported played bytes always equal API bytes of the frames that actually played."""
+    ring = PlayoutRing(capacity_ms=200)
+    sizes = {"a": 160, "b": 960}
+    played_truth: dict[str, int] = {}
+    reported: dict[str, int] = {}
+    queue: list[str] = []
+    for op in ops:
+        if op.startswith("push"):
+            item = op[-1]
+            if ring.push(frame(0), item, sizes[item]) is not None:
+                queue.append(item)
+        elif op == "tick":
+            ring.next_frame()
+            if queue:
+                item = queue.pop(0)
+                played_truth[item] = played_truth.get(item, 0) + sizes[item]
+        else:
+            got = ring.flush() if op == "flush" else ring.take_played()
+            if op == "flush":
+                queue.clear()
+            for item, n in got.items():
+                reported[item] = reported.get(item, 0) + n
+    for item, n in ring.take_played().items():
+        reported[item] = reported.get(item, 0) + n
+    assert reported == played_truth
+    assert ring.queued_ms == len(queue) * 20
