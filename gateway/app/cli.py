@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
+from gateway.app.cli_call import add_call_command
+from gateway.app.cli_serve import add_serve_command
 from gateway.app.config import load_graph_file
 from gateway.app.graph_report import describe_graph
 from gateway.emulator.cli import add_emulator_command
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         help="do not import the Python tools and guardrails the graph names",
     )
     check.set_defaults(handler=_cmd_check)
+    add_serve_command(commands)
+    add_call_command(commands)
     add_emulator_command(commands)
     return parser
 

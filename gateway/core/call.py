@@ -86,6 +86,8 @@ class CallRecord:
     transfer: dict[str, Any] | None = None
     usage: dict[str, int] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    interruptions: list[dict[str, Any]] = field(default_factory=list)
+    """Barge-ins and other cuts: cause, item, and how much of it the caller heard."""
     errors: list[str] = field(default_factory=list)
 
     def mark(self, what: str, now: float) -> None:
@@ -123,6 +125,7 @@ class CallRecord:
             "transfer": self.transfer,
             "usage": self.usage,
             "counters": self.counters,
+            "interruptions": self.interruptions,
             "errors": self.errors,
         }
 

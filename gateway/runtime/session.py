@@ -342,6 +342,9 @@ class RealtimeSession:
         if isinstance(event, w.UnknownServerEvent):
             log.debug("server_event_ignored", type=event.type)
             return
+        if isinstance(event, w.SpeechStarted) and self._playout is not None:
+            # decide barge-in on what was really played: a finished answer is not interrupted
+            self._protocol.sync_played(self._playout.take_played())
         await self._run_actions(self._protocol.receive(event))
 
     async def _run_actions(self, actions: list[Action]) -> None:

@@ -384,3 +384,30 @@ async def test_pcm16_sessions_ask_for_pcm16_formats() -> None:
     async with running(_agent(), fake.connector, settings):
         await until(lambda: len(fake.sent) == 2)
     fake.assert_complete()
+
+
+async def test_speech_after_the_answer_was_heard_is_not_a_barge_in() -> None:
+    """The player played everything: caller speech must not flush, truncate or interrupt."""
+    player = FakePlayer()
+    fake = ScriptedRealtime()
+    fake.expect("session.update").expect("response.create")
+    fake.emit("response.created", response={"id": "r1", "status": "in_progress"})
+    fake.emit(
+        "response.output_audio.delta",
+        response_id="r1",
+        item_id="i1",
+        output_index=0,
+        content_index=0,
+        delta=base64.b64encode(b"\xff" * 800).decode(),
+    )
+    fake.emit("response.output_audio.done", response_id="r1", item_id="i1")
+    fake.emit("response.done", response={"id": "r1", "status": "completed"})
+    async with running(_agent(), fake.connector, playout=player) as run:
+        await until(lambda: len(player.queue) == 1)
+        player.play_all()
+        fake.push("input_audio_buffer.speech_started", audio_start_ms=500, item_id="u1")
+        await run.wait_for(ev.CallerSpeech)
+        await asyncio.sleep(0.05)
+    assert run.of(ev.AudioInterruptedEvent) == []
+    assert not any(e["type"] == "conversation.item.truncate" for e in fake.sent)
+    fake.assert_complete()

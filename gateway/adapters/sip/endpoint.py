@@ -67,6 +67,10 @@ class EndpointSettings:
     max_calls: int = 4
     codecs: tuple[str, ...] = DEFAULT_CODECS
     user_agent: str = "voicegw"
+    tcp: bool = False
+    """Also listen on TCP, on the UDP transport's port."""
+    public_address: str = ""
+    """Address to advertise in Via/Contact when behind NAT (empty: the bound one)."""
     tls: bool = False
     """Also open a TLS transport (port ``tls_port``, 0 = any free port)."""
     tls_port: int = 0
@@ -212,8 +216,13 @@ class PjsuaThread:
         tcfg = pj.TransportConfig()
         tcfg.boundAddress = self.settings.host
         tcfg.port = self.settings.port
+        if self.settings.public_address:
+            tcfg.publicAddress = self.settings.public_address
         tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
         self.sip_port = _port_of(ep, tid)
+        if self.settings.tcp:
+            tcfg.port = self.sip_port
+            ep.transportCreate(pj.PJSIP_TRANSPORT_TCP, tcfg)
         if self.settings.tls:
             self.tls_port = _port_of(ep, ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, self._tls()))
         ep.libStart()

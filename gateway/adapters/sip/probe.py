@@ -33,18 +33,16 @@ import pjsua2 as pj
 from gateway.adapters.sip.bytevec import FrameAccess, select_frame_access
 from gateway.adapters.sip.endpoint import DEFAULT_CODECS, EndpointSettings, PjsuaThread
 from gateway.adapters.sip.media import PlayoutRing, UplinkQueue
-from gateway.adapters.sip.port import CallMediaPort
-from gateway.adapters.sip.probe_sip import (
+from gateway.adapters.sip.pjutil import (
     DISCONNECTED,
-    ProbeAccount,
-    ProbeCall,
-    account_config,
     active_audio,
     dtmf_param,
     invite_fields,
     response,
     state_name,
 )
+from gateway.adapters.sip.port import CallMediaPort
+from gateway.adapters.sip.probe_sip import ProbeAccount, ProbeCall, account_config
 from gateway.adapters.sip.tones import analyse, tone_frames
 from gateway.core.audio.codec import FRAME_MS
 

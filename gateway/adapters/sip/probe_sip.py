@@ -16,24 +16,7 @@ from typing import Any, Protocol
 
 import pjsua2 as pj
 
-__all__ = [
-    "ProbeAccount",
-    "ProbeCall",
-    "Sink",
-    "account_config",
-    "active_audio",
-    "dtmf_param",
-    "invite_fields",
-    "response",
-    "state_name",
-]
-
-DISCONNECTED = pj.PJSIP_INV_STATE_DISCONNECTED
-_STATES = {
-    getattr(pj, name): name.removeprefix("PJSIP_INV_STATE_")
-    for name in dir(pj)
-    if name.startswith("PJSIP_INV_STATE_")
-}
+__all__ = ["ProbeAccount", "ProbeCall", "Sink", "account_config"]
 
 
 class Sink(Protocol):
@@ -134,52 +117,3 @@ def account_config(
         cred = pj.AuthCredInfo("digest", "*", username, 0, password)
         cfg.sipConfig.authCreds.append(cred)
     return cfg
-
-
-def response(code: int, retry_after: int | None = None) -> Any:
-    """A ``CallOpParam`` answering with ``code`` (and a Retry-After header if given)."""
-    prm = pj.CallOpParam(True)
-    prm.statusCode = code
-    if retry_after is not None:
-        header = pj.SipHeader()
-        header.hName = "Retry-After"
-        header.hValue = str(retry_after)
-        prm.txOption.headers.append(header)
-    return prm
-
-
-def dtmf_param(digits: str, method: str) -> Any:
-    prm = pj.CallSendDtmfParam()
-    prm.digits = digits
-    prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO if method == "info" else pj.PJSUA_DTMF_METHOD_RFC2833
-    return prm
-
-
-def invite_fields(whole_msg: str) -> dict[str, str]:
-    """Request-URI, From and To of a raw INVITE (compact header forms included)."""
-    lines = whole_msg.split("\r\n")
-    fields = {"request_uri": lines[0].split(" ")[1] if " " in lines[0] else ""}
-    names = {"from": "from", "f": "from", "to": "to", "t": "to"}
-    for line in lines[1:]:
-        if not line:
-            break
-        name, _, value = line.partition(":")
-        key = names.get(name.strip().lower())
-        if key is not None:
-            fields.setdefault(key, value.strip())
-    return fields
-
-
-def active_audio(call: ProbeCall) -> tuple[Any, int] | None:
-    """The call's first active audio media and its index, or None."""
-    # Keep the CallInfo alive while reading .media: the vector proxy points into it, and a
-    # temporary CallInfo is freed at once (its .media then reads freed memory).
-    info = call.getInfo()
-    for media in info.media:
-        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-            return call.getAudioMedia(media.index), media.index
-    return None
-
-
-def state_name(state: int) -> str:
-    return _STATES.get(state, str(state))

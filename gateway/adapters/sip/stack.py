@@ -1,0 +1,430 @@
+"""The gateway's SIP side: accounts, inbound calls as :class:`SipLeg` objects, media, transfers.
+
+Callbacks (pjsua threads) snapshot what they need and post it to the loop with the call's
+*key* (never the Call object: pjsua reuses call ids, see docs/pjsua2-notes.md). Everything the
+loop asks of pjsua2 runs on the endpoint's command thread. Call objects are dropped on that
+thread once the call is disconnected.
+
+Before a call reaches the application the stack refuses what it must: an unknown source
+network (403), a missing or wrong digest answer when inbound auth is on (401 challenge / 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Any
+
+import pjsua2 as pj
+import structlog
+
+from gateway.adapters.sip.bytevec import FrameAccess, select_frame_access
+from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread
+from gateway.adapters.sip.leg import InviteInfo, SipLeg
+from gateway.adapters.sip.pjutil import DISCONNECTED, active_audio, response
+from gateway.adapters.sip.port import CallMediaPort
+from gateway.app.phone import LegEvent, TransferOutcome
+from gateway.core.sip_digest import DigestChallenger
+
+__all__ = ["RegistrationSettings", "SipSettings", "SipStack"]
+
+log = structlog.get_logger()
+
+Network = IPv4Network | IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSettings:
+    """Register with a registrar/PBX (digest auth) and take the calls it sends."""
+
+    registrar: str
+    """``sip:pbx.example.com``"""
+    username: str
+    password: str
+    domain: str = ""
+    """Defaults to the registrar's host."""
+    expires_s: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SipSettings:
+    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
+    public_address: str = ""
+    """Address to put in Contact and SDP (behind NAT); empty: the bound address."""
+    rtp_port: int = 10000
+    rtp_port_range: int = 1000
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    """Source networks allowed to send INVITEs (IP-trunk mode)."""
+    registration: RegistrationSettings | None = None
+    inbound_auth: DigestChallenger | None = None
+    transfer_timeout_s: float = 30.0
+
+
+_keys = itertools.count(1)
+
+
+class SipStack:
+    """One process's SIP user agent; hands each accepted INVITE to ``on_call`` as a SipLeg."""
+
+    def __init__(self, settings: SipSettings, on_call: Callable[[SipLeg], None]) -> None:
+        self.settings = settings
+        self.pjsua = PjsuaThread(settings.endpoint)
+        self._on_call = on_call
+        self._allow: tuple[Network, ...] = tuple(
+            ip_network(n, strict=False) for n in settings.allow
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._access: FrameAccess | None = None
+        self._accounts: list[_Account] = []
+        self.calls: dict[int, _Call] = {}
+        """Call objects by key; touched only on pjsua threads."""
+        self.legs: dict[int, SipLeg] = {}
+        self._media: dict[int, tuple[CallMediaPort, int]] = {}
+        self._transfers: dict[int, asyncio.Future[TransferOutcome]] = {}
+        self._consults: dict[int, asyncio.Future[int]] = {}
+        self._tasks: set[asyncio.Future[object]] = set()
+        self.registration_status: int | None = None
+        """Last REGISTER status (None: not registering or no answer yet)."""
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def sip_port(self) -> int:
+        return self.pjsua.sip_port
+
+    @property
+    def registered(self) -> bool:
+        if self.settings.registration is None:
+            return True
+        return self.registration_status is not None and 200 <= self.registration_status < 300
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.pjsua.start)
+        self.pjsua.before_destroy(self._drop_all)
+        self._access = await self.pjsua.run(select_frame_access)
+        await self.pjsua.run(self._create_accounts)
+        log.info("sip_ready", port=self.sip_port, frame_access=self._access.name)
+
+    async def stop(self) -> None:
+        for key in list(self.legs):
+            await self.hangup(key)
+        await asyncio.to_thread(self.pjsua.stop, 10.0, graceful=True)
+
+    def _create_accounts(self) -> None:
+        trunk = _Account(self)
+        trunk.create(self._account_config(None), True)
+        self._accounts.append(self.pjsua.track(trunk))
+        reg = self.settings.registration
+        if reg is not None:
+            account = _Account(self)
+            account.create(self._account_config(reg))
+            self._accounts.append(self.pjsua.track(account))
+
+    def _account_config(self, reg: RegistrationSettings | None) -> Any:
+        cfg = pj.AccountConfig()
+        host = self.settings.public_address or self.settings.endpoint.host
+        cfg.idUri = f"sip:voicegw@{host}:{self.sip_port}"
+        tp = cfg.mediaConfig.transportConfig
+        tp.port = self.settings.rtp_port
+        tp.portRange = self.settings.rtp_port_range
+        if self.settings.endpoint.host not in ("", "0.0.0.0"):  # noqa: S104 - compares only
+            tp.boundAddress = self.settings.endpoint.host
+        if self.settings.public_address:
+            tp.publicAddress = self.settings.public_address
+        if reg is not None:
+            domain = reg.domain or reg.registrar.split(":", 1)[-1].split(";")[0]
+            cfg.idUri = f"sip:{reg.username}@{domain}"
+            cfg.regConfig.registrarUri = reg.registrar
+            cfg.regConfig.timeoutSec = reg.expires_s
+            cfg.sipConfig.authCreds.append(
+                pj.AuthCredInfo("digest", "*", reg.username, 0, reg.password)
+            )
+        return cfg
+
+    def _drop_all(self) -> None:
+        for port, _slot in self._media.values():
+            port.disconnect()
+        self._media.clear()
+        self.calls.clear()
+        for account in self._accounts:
+            account.shutdown()
+        self._accounts.clear()
+
+    # ------------------------------------------------------------------ callbacks (any thread)
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        """Run a SIP housekeeping task; failures are logged, never lost."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sip_task_failed", error=repr(task.exception()))
+
+    def post(self, fn: Callable[..., object], *args: Any) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(fn, *args)
+
+    # -------------------------------------------------------------------------- incoming calls
+
+    def on_incoming(self, info: InviteInfo) -> None:
+        """Loop: a new INVITE (its Call object is already in :attr:`calls`)."""
+        leg = SipLeg(self, info)
+        self.legs[info.key] = leg
+        refusal = self._refusal(info)
+        if refusal is not None:
+            status, headers = refusal
+            log.info("call_refused", source=info.source, status=status)
+            self._spawn(self.respond(info.key, status, headers=headers))
+            return
+        self._on_call(leg)
+
+    def _refusal(self, info: InviteInfo) -> tuple[int, dict[str, str]] | None:
+        try:
+            address = ip_address(info.source_host)
+        except ValueError:
+            return 403, {}
+        if not any(address in network for network in self._allow):
+            return 403, {}
+        auth = self.settings.inbound_auth
+        if auth is None:
+            return None
+        now = time.time()
+        if any(auth.verify(value, "INVITE", now) for value in info.authorization):
+            return None
+        if info.authorization:
+            return 403, {}
+        return 401, {"WWW-Authenticate": auth.challenge(now)}
+
+    # ---------------------------------------------------------------------------- commands
+
+    async def respond(
+        self,
+        key: int,
+        status: int,
+        *,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the INVITE of ``key`` (180, 200, or a final refusal)."""
+        await self.pjsua.run(self._answer, key, status, retry_after, headers or {})
+
+    def _answer(
+        self, key: int, status: int, retry_after: int | None, headers: dict[str, str]
+    ) -> None:
+        call = self.calls.get(key)
+        if call is None or not call.isActive():
+            return
+        prm = response(status, retry_after)
+        for name, value in headers.items():
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            prm.txOption.headers.append(header)
+        try:
+            call.answer(prm)
+        except pj.Error as exc:  # the caller cancelled meanwhile
+            log.info("sip_answer_failed", status=status, error=exc.info())
+
+    async def hangup(self, key: int) -> None:
+        await self.pjsua.run(self._hangup, key)
+
+    def _hangup(self, key: int) -> None:
+        call = self.calls.get(key)
+        if call is not None and call.isActive():
+            try:
+                call.hangup(response(0))
+            except pj.Error as exc:
+                log.info("sip_hangup_failed", error=exc.info())
+
+    # ------------------------------------------------------------------------------- events
+
+    def on_state(self, key: int, state: int, code: int, reason: str, confirmed: bool) -> None:
+        leg = self.legs.get(key)
+        if state != DISCONNECTED:
+            return
+        transfer = self._transfers.pop(key, None)
+        if transfer is not None and not transfer.done():
+            transfer.set_result(TransferOutcome(False, code, f"call ended: {code} {reason}"))
+        consult = self._consults.pop(key, None)
+        if consult is not None and not consult.done():
+            consult.set_result(code)
+        if leg is not None:
+            self.legs.pop(key, None)
+            detail = f"{code} {reason}"
+            event = LegEvent("hangup", detail) if leg.answered else LegEvent("cancelled", detail)
+            leg.events.put_nowait(event)
+        self._spawn(self.pjsua.run(self._drop, key))
+
+    def on_confirmed(self, key: int) -> None:
+        consult = self._consults.get(key)
+        if consult is not None and not consult.done():
+            consult.set_result(200)
+
+    def _drop(self, key: int) -> None:
+        """Command thread: detach media and let go of the call object."""
+        media = self._media.pop(key, None)
+        if media is not None:
+            media[0].disconnect()
+            self.pjsua.retire(media[0])
+            self.pjsua.release_clock()
+        call = self.calls.pop(key, None)
+        if call is not None:
+            self.pjsua.retire(call)
+
+    def on_media(self, key: int) -> None:
+        leg = self.legs.get(key)
+        if leg is not None:
+            self._spawn(self._attach(leg))
+
+    async def _attach(self, leg: SipLeg) -> None:
+        if await self.pjsua.run(self._connect, leg):
+            leg.events.put_nowait(LegEvent("media_active"))
+
+    def _connect(self, leg: SipLeg) -> bool:
+        """Command thread: (re)connect the call's audio to its port; True when newly up."""
+        call = self.calls.get(leg.key)
+        found = active_audio(call) if call is not None and call.isActive() else None
+        if found is None or self._access is None:
+            return False
+        audio, _index = found
+        slot = audio.getPortId()
+        current = self._media.get(leg.key)
+        if current is not None:
+            if current[1] == slot:
+                return False
+            current[0].disconnect()  # a re-INVITE gave the call a new stream
+            current[0].connect(audio)
+            self._media[leg.key] = (current[0], slot)
+            return False
+        self.pjsua.acquire_clock()
+        port = self.pjsua.track(
+            CallMediaPort.create(f"call{leg.key}", leg.uplink, leg.playout, self._access)
+        )
+        port.connect(audio)
+        self._media[leg.key] = (port, slot)
+        return True
+
+    def on_dtmf(self, key: int, digit: str) -> None:
+        leg = self.legs.get(key)
+        if leg is not None:
+            leg.events.put_nowait(LegEvent("dtmf", digit))
+
+    def on_reg_state(self, code: int, reason: str, expiration: int) -> None:
+        self.registration_status = code
+        if 200 <= code < 300:
+            log.info("sip_registered", expires_s=expiration)
+        else:
+            log.warning("sip_registration_failed", status=code, reason=reason)
+
+    # ---------------------------------------------------------------------------- transfer
+
+    async def transfer(self, key: int, uri: str, *, attended: bool = False) -> TransferOutcome:
+        """REFER the caller to ``uri`` (after a consultation call when ``attended``)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[TransferOutcome] = loop.create_future()
+        self._transfers[key] = done
+        try:
+            if attended:
+                outcome = await self._consult_then_refer(key, uri)
+                if outcome is not None:
+                    return outcome
+            else:
+                await self.pjsua.run(self._refer, key, uri)
+            return await asyncio.wait_for(done, self.settings.transfer_timeout_s)
+        except TimeoutError:
+            return TransferOutcome(False, 0, "no final NOTIFY before the timeout")
+        except pj.Error as exc:
+            return TransferOutcome(False, 0, f"REFER failed: {exc.info()}")
+        finally:
+            self._transfers.pop(key, None)
+
+    def _refer(self, key: int, uri: str) -> None:
+        call = self.calls[key]
+        call.xfer(uri, response(0))
+
+    async def _consult_then_refer(self, key: int, uri: str) -> TransferOutcome | None:
+        consult_key = next(_keys)
+        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._consults[consult_key] = answered
+        await self.pjsua.run(self._make_consult, consult_key, uri)
+        status = await asyncio.wait_for(answered, self.settings.transfer_timeout_s)
+        if status != 200:
+            return TransferOutcome(False, status, f"consultation call failed: {status}")
+        await self.pjsua.run(self._refer_replaces, key, consult_key)
+        return None
+
+    def _make_consult(self, consult_key: int, uri: str) -> None:
+        call = _Call(self, self._accounts[0], consult_key)
+        self.calls[consult_key] = self.pjsua.track(call)
+        call.makeCall(uri, response(0))
+
+    def _refer_replaces(self, key: int, consult_key: int) -> None:
+        self.calls[key].xferReplaces(self.calls[consult_key], response(0))
+
+    def on_transfer_status(self, key: int, code: int, reason: str, final: bool) -> None:
+        done = self._transfers.get(key)
+        if done is None or done.done() or not (final or code >= 300):
+            return
+        done.set_result(TransferOutcome(200 <= code < 300, code, f"{code} {reason}".strip()))
+
+
+class _Account(pj.Account):  # type: ignore[misc]  # pjsua2 is untyped
+    def __init__(self, stack: SipStack) -> None:
+        super().__init__()
+        self._stack = stack
+
+    def onIncomingCall(self, prm: Any) -> None:
+        key = next(_keys)
+        call = _Call(self._stack, self, key, prm.callId)
+        self._stack.calls[key] = self._stack.pjsua.track(call)
+        rdata = prm.rdata
+        info = InviteInfo.parse(key, rdata.wholeMsg, rdata.srcAddress)
+        self._stack.post(self._stack.on_incoming, info)
+
+    def onRegState(self, prm: Any) -> None:
+        self._stack.post(self._stack.on_reg_state, prm.code, prm.reason, prm.expiration)
+
+
+class _Call(pj.Call):  # type: ignore[misc]  # pjsua2 is untyped
+    def __init__(
+        self, stack: SipStack, account: _Account, key: int, call_id: int = pj.PJSUA_INVALID_ID
+    ) -> None:
+        super().__init__(account, call_id)
+        self._stack = stack
+        self.key = key
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        confirmed = info.state == pj.PJSIP_INV_STATE_CONFIRMED
+        self._stack.post(
+            self._stack.on_state,
+            self.key,
+            info.state,
+            info.lastStatusCode,
+            info.lastReason,
+            confirmed,
+        )
+        if confirmed:
+            self._stack.post(self._stack.on_confirmed, self.key)
+
+    def onCallMediaState(self, prm: Any) -> None:
+        self._stack.post(self._stack.on_media, self.key)
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        self._stack.post(self._stack.on_dtmf, self.key, prm.digit)
+
+    def onCallTransferStatus(self, prm: Any) -> None:
+        prm.cont = True
+        self._stack.post(
+            self._stack.on_transfer_status, self.key, prm.statusCode, prm.reason, prm.finalNotify
+        )
+
+    def onCallTransferRequest(self, prm: Any) -> None:
+        prm.statusCode = 603  # we transfer callers; callers do not transfer us

@@ -1,0 +1,335 @@
+"""One phone call, start to record: answer, bridge to the agent graph, end, write the CDR.
+
+A :class:`CallHandler` runs per call, in one task group: the Realtime session, the uplink
+pump, the consumers of session and phone events, and the call's timers (no input, maximum
+duration, first-audio watch). Whatever happens — rejected, cancelled, model down, caller gone,
+a bug — the ``finally`` writes the CDR and the transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from gateway.app.agents import AgentGraph
+from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
+from gateway.app.phone import LegEvent, PhoneLeg
+from gateway.core.agents.agent import CallContext
+from gateway.core.agents.routing import sip_user
+from gateway.core.call import CallEvent, CallRecord, CallStateMachine
+from gateway.observability.cdr import CdrWriter
+from gateway.observability.logging import bind_call
+from gateway.runtime import events as ev
+from gateway.runtime.ports import Connector
+from gateway.runtime.session import RealtimeSession
+
+__all__ = ["CallHandler", "CallServices"]
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class CallServices:
+    """What every call of a gateway process shares."""
+
+    graph: AgentGraph
+    connector: Callable[[str], Connector]
+    """A Realtime connector per call (new session; the argument is our call id)."""
+    cdr: CdrWriter
+    setup_timeout_s: float = 8.0
+    retry_after_s: int = 30
+    min_ring_s: float = 0.0
+    """Let the phone ring at least this long before answering (0: answer when ready)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CallHandler:
+    """Runs one inbound call on ``leg`` until it ends; :meth:`run` returns the CDR."""
+
+    def __init__(self, leg: PhoneLeg, services: CallServices) -> None:
+        self.leg = leg
+        self.services = services
+        graph = services.graph
+        self.record = CallRecord(
+            call_id=leg.call_id,
+            transport="sip",
+            caller=sip_user(leg.caller),
+            dialed=sip_user(leg.dialed),
+            sip_call_id=leg.sip_call_id,
+        )
+        self.machine = CallStateMachine()
+        self._phone = graph.spec.phone
+        self._codec = graph.spec.session.audio_format
+        self._ended = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._failed = asyncio.Event()
+        self._caller_gone = asyncio.Event()
+        self._ending = False
+        self._agent_busy_since = time.monotonic()
+        self._caller_speaking = False
+        self._last_activity = time.monotonic()
+        self.feeder = PlayoutFeeder(leg.playout, self._codec)
+        agent = graph.entry_agent(leg.dialed, leg.caller)
+        self.record.agent(agent.name)
+        ctx = CallContext(
+            call_id=leg.call_id,
+            caller=self.record.caller,
+            dialed=self.record.dialed,
+            transport="sip",
+            now=datetime.now(UTC),
+        )
+        self.session = RealtimeSession(
+            agent,
+            ctx,
+            services.connector(leg.call_id),
+            graph.session_settings(call_id=leg.call_id),
+            playout=self.feeder,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    async def run(self) -> dict[str, Any]:
+        with bind_call(self.leg.call_id, agent=self.record.agents[0], transport="sip"):
+            self.record.mark("invite", time.monotonic())
+            log.info("call_received", caller=self.record.caller, dialed=self.record.dialed)
+            try:
+                await self._run()
+            except Exception as exc:  # every call leaves a record, even one that hit a bug
+                log.exception("call_failed", error=str(exc))
+                self.record.errors.append(f"{type(exc).__name__}: {exc}")
+                self.record.outcome = self.record.outcome or "failed"
+                with contextlib.suppress(Exception):
+                    await self.leg.hangup()
+            finally:
+                self.record.mark("end", time.monotonic())
+                cdr = self._write_cdr()
+            log.info("call_ended", outcome=self.record.outcome)
+            return cdr
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            name = f"call:{self.leg.call_id}"
+            tg.create_task(self.session.run(), name=f"{name}:realtime")
+            self._spawn(tg, self._consume_session(), f"{name}:session-events")
+            self._spawn(tg, self._consume_leg(), f"{name}:phone-events")
+            try:
+                if await self._setup():
+                    self._spawn(tg, self._pump(), f"{name}:uplink")
+                    self._spawn(tg, self._watch(), f"{name}:timers")
+                    await self._ended.wait()
+            finally:
+                await self.session.close()
+                for task in self._tasks:
+                    task.cancel()
+
+    def _spawn(self, tg: asyncio.TaskGroup, coro: Any, name: str) -> None:
+        self._tasks.append(tg.create_task(coro, name=name))
+
+    async def _setup(self) -> bool:
+        """180, then 200 once the model is ready; 503 + Retry-After if it is not."""
+        await self.leg.ringing()
+        self.record.sip_codes.append(180)
+        if self.services.min_ring_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._caller_gone.wait(), self.services.min_ring_s)
+        waits = [self._ready.wait(), self._failed.wait(), self._caller_gone.wait()]
+        tasks = [asyncio.ensure_future(w) for w in waits]
+        _done, pending = await asyncio.wait(
+            tasks, timeout=self.services.setup_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if self._caller_gone.is_set():
+            self.machine.apply(CallEvent.CALLER_CANCELLED)
+            self.record.outcome = "cancelled"
+            return False
+        if not self._ready.is_set():
+            await self.leg.reject(503, retry_after=self.services.retry_after_s)
+            self.record.sip_codes.append(503)
+            self.machine.apply(CallEvent.SESSION_FAILED)
+            self.record.outcome = "model_unavailable"
+            return False
+        await self.leg.answer()
+        self.record.sip_codes.append(200)
+        self.record.mark("answer", time.monotonic())
+        self.machine.apply(CallEvent.SESSION_READY)
+        log.info("call_answered")
+        return True
+
+    async def _end(self, outcome: str, *, hangup: bool) -> None:
+        """Finish the call once (first reason wins)."""
+        if self._ending:
+            return
+        self._ending = True
+        self.record.outcome = outcome
+        if self.machine.can(CallEvent.ENDING):
+            self.machine.apply(CallEvent.ENDING)
+        if hangup:
+            with contextlib.suppress(Exception):
+                await self.leg.hangup()
+        self._ended.set()
+
+    # ---------------------------------------------------------------------------------- events
+
+    async def _consume_session(self) -> None:
+        ready = asyncio.ensure_future(self.session.wait_ready())
+        ready.add_done_callback(lambda f: None if f.cancelled() else self._ready.set())
+        try:
+            async for event in self.session.events():
+                await self._on_session_event(event)
+        finally:
+            ready.cancel()
+
+    async def _on_session_event(self, event: ev.SessionEvent) -> None:
+        record = self.record
+        if isinstance(event, ev.EndCallRequested):
+            await self._end("completed", hangup=True)
+        elif isinstance(event, ev.TransferRequested):
+            self._spawn_transfer(event)
+        elif isinstance(event, ev.SessionFailed):
+            record.errors.append(event.reason)
+            self._failed.set()
+            if self._ready.is_set():
+                await self._end("model_failed", hangup=True)
+        elif isinstance(event, ev.CallerSpeech):
+            self._caller_speaking = event.active
+            self._last_activity = time.monotonic()
+        elif isinstance(event, ev.ToolEnded):
+            record.tools.append(
+                {"tool": event.tool, "ok": event.ok, "ms": round(event.duration_s * 1000)}
+            )
+        elif isinstance(event, ev.HandoffDone):
+            record.agent(event.to_agent)
+        elif isinstance(event, ev.AudioInterruptedEvent):
+            record.count("barge_ins" if event.cause == "speech" else "interrupts")
+            record.interruptions.append(
+                {"cause": event.cause, "item_id": event.item_id, "heard_ms": event.audio_end_ms}
+            )
+        elif isinstance(event, ev.GuardrailTripped):
+            record.count("guardrail_trips")
+            record.errors.append(f"guardrail {event.guardrail}: {event.reason}")
+        elif isinstance(event, ev.Reconnected):
+            record.count("realtime_reconnects")
+        elif isinstance(event, ev.DtmfEvent):
+            record.count("dtmf_digits", len(event.digits))
+
+    def _spawn_transfer(self, event: ev.TransferRequested) -> None:
+        task = asyncio.ensure_future(self._transfer(event))
+        self._tasks.append(task)
+
+    async def _transfer(self, event: ev.TransferRequested) -> None:
+        log.info("transfer_started", target=event.target)
+        outcome = await self.leg.transfer(event.uri)
+        self.record.transfer = {
+            "target": event.target,
+            "uri": event.uri,
+            "ok": outcome.ok,
+            "status": outcome.status,
+            "detail": outcome.detail,
+        }
+        log.info("transfer_finished", ok=outcome.ok, status=outcome.status)
+        await self.session.transfer_result(event.call_id, outcome.ok, outcome.detail)
+        if outcome.ok:
+            await self._end("transferred", hangup=True)
+
+    async def _consume_leg(self) -> None:
+        while True:
+            event: LegEvent = await self.leg.events.get()
+            if event.kind == "media_active" and self.machine.can(CallEvent.MEDIA_ACTIVE):
+                self.machine.apply(CallEvent.MEDIA_ACTIVE)
+            elif event.kind == "dtmf":
+                await self.session.send_dtmf(event.value)
+            elif event.kind in ("hangup", "cancelled"):
+                self._caller_gone.set()
+                if self._ready.is_set() and self.record.sip_codes[-1:] == [200]:
+                    await self._end(self.record.outcome or "caller_hangup", hangup=False)
+                    if self.machine.can(CallEvent.CALLER_HANGUP):
+                        self.machine.apply(CallEvent.CALLER_HANGUP)
+                return
+
+    # ---------------------------------------------------------------------------------- media
+
+    async def _pump(self) -> None:
+        await pump_uplink(self.leg.uplink, self._codec, self.session.send_audio)
+
+    async def _watch(self) -> None:
+        """First agent audio, no-input reprompt and hang-up, maximum duration."""
+        phone = self._phone
+        answered = time.monotonic()
+        warned = reprompted = False
+        while not self._ending:
+            await asyncio.sleep(0.02 if "first_agent_audio" not in self.record.times else 0.25)
+            now = time.monotonic()
+            if self.leg.playout.counters().played and "first_agent_audio" not in self.record.times:
+                self.record.mark("first_agent_audio", now)
+            elapsed = now - answered
+            if elapsed >= phone.max_call_duration_s:
+                await self._say_and_end(phone.no_input.goodbye, "max_duration")
+                return
+            if not warned and elapsed >= phone.max_call_duration_s - phone.duration_warning_s:
+                warned = True
+                await self.session.say(phone.duration_warning)
+            if self._agent_busy() or self._caller_speaking:
+                self._last_activity = now
+                continue
+            silent = now - self._last_activity
+            if silent >= phone.no_input.hangup_after_s:
+                await self._say_and_end(phone.no_input.goodbye, "no_input")
+                return
+            if silent >= phone.no_input.reprompt_after_s and not reprompted:
+                reprompted = True
+                await self.session.say(phone.no_input.reprompt)
+
+    def _agent_busy(self) -> bool:
+        from gateway.core.realtime.protocol import ResponseState  # noqa: PLC0415
+
+        busy = self.session.protocol.state is not ResponseState.IDLE
+        return busy or self.feeder.pending_ms() > 0
+
+    async def end_politely(
+        self, text: str = "I'm sorry, we have to end the call now. Goodbye."
+    ) -> None:
+        """End a live call from outside (gateway shutdown): say ``text``, then hang up."""
+        if self._ready.is_set() and not self._ending:
+            await self._say_and_end(text, "ended_by_gateway")
+        elif not self._ending:
+            await self._end("ended_by_gateway", hangup=True)
+
+    async def _say_and_end(self, text: str, outcome: str) -> None:
+        await self.session.say(text)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.session.wait_playout_done(), 15)
+        await self._end(outcome, hangup=True)
+
+    # --------------------------------------------------------------------------------- records
+
+    def _write_cdr(self) -> dict[str, Any]:
+        record = self.record
+        if not record.outcome:
+            record.outcome = "ended"
+        record.usage = dict(self.session.usage)
+        counters = self.leg.playout.counters()
+        uplink = self.leg.uplink.counters()
+        record.counters.update(
+            frames_out=counters.played,
+            underruns=counters.underruns,
+            frames_in=uplink.received,
+            frames_in_dropped=uplink.dropped,
+        )
+        offset = time.time() - time.monotonic()
+        return self.services.cdr.write(
+            record, self.session.history.transcript(), clock_offset=offset
+        )
+
+
+def new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:16]}"

@@ -1,0 +1,224 @@
+"""The gateway process: SIP stack + agent graph + Realtime connections + HTTP health + CDRs.
+
+:class:`Gateway` admits calls (503 + Retry-After when full or draining), runs one
+:class:`CallHandler` per call, answers ``/healthz``, ``/readyz`` and ``/calls``, and drains on
+SIGTERM/SIGINT: no new calls, live calls may finish until a deadline, then they are ended
+politely. Every call, refused ones included, leaves a CDR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+
+from gateway.adapters.http_server import HttpServer, Request, Response
+from gateway.adapters.realtime_ws import RealtimeEndpoint, connector
+from gateway.adapters.sip.leg import SipLeg
+from gateway.adapters.sip.stack import SipSettings, SipStack
+from gateway.app.agents import AgentGraph, build_agent_graph
+from gateway.app.call import CallHandler, CallServices
+from gateway.app.config import load_graph_file
+from gateway.core.agents.routing import sip_user
+from gateway.core.call import CallRecord
+from gateway.observability.cdr import CdrWriter
+from gateway.runtime.ports import Connector
+
+__all__ = ["Gateway", "GatewaySettings"]
+
+log = structlog.get_logger()
+
+_RECENT = 200
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    config: Path
+    sip: SipSettings = field(default_factory=SipSettings)
+    realtime_url: str = "wss://api.openai.com/v1/realtime"
+    api_key: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    cdr_dir: Path = Path("var/cdr")
+    max_calls: int = 3
+    """Concurrent calls; the PyPI pjsua2 build has 4 slots and one is kept to answer 503."""
+    retry_after_s: int = 30
+    drain_timeout_s: float = 30.0
+    setup_timeout_s: float = 8.0
+    min_ring_s: float = 0.0
+    attended_transfer: bool = False
+
+
+class Gateway:
+    """One gateway process (one pjsua2 endpoint)."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.graph: AgentGraph = build_agent_graph(load_graph_file(settings.config).spec)
+        self.cdr = CdrWriter(settings.cdr_dir)
+        self.services = CallServices(
+            graph=self.graph,
+            connector=self._connector,
+            cdr=self.cdr,
+            setup_timeout_s=settings.setup_timeout_s,
+            retry_after_s=settings.retry_after_s,
+            min_ring_s=settings.min_ring_s,
+        )
+        self.sip = SipStack(settings.sip, self._on_call)
+        self.http = HttpServer(
+            {
+                ("GET", "/healthz"): self._healthz,
+                ("GET", "/readyz"): self._readyz,
+                ("GET", "/calls"): self._calls,
+            },
+            settings.http_host,
+            settings.http_port,
+        )
+        self.active: dict[str, CallHandler] = {}
+        self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)
+        self.draining = False
+        self.started = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stop = asyncio.Event()
+        self._no_calls = asyncio.Event()
+        self._no_calls.set()
+
+    def _connector(self, call_id: str) -> Connector:
+        endpoint = RealtimeEndpoint(
+            base_url=self.settings.realtime_url,
+            model=self.graph.spec.session.model,
+            api_key=self.settings.api_key,
+        )
+        return connector(endpoint)
+
+    # ------------------------------------------------------------------------------- running
+
+    async def start(self) -> None:
+        await self.sip.start()
+        await self.http.start()
+        self.started = True
+        log.info(
+            "gateway_started",
+            sip_port=self.sip.sip_port,
+            http_port=self.http.port,
+            graph=self.graph.spec.name,
+            max_calls=self.settings.max_calls,
+        )
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.shutdown()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def shutdown(self) -> None:
+        """Drain: refuse new calls, let live ones finish until the deadline, end the rest."""
+        self.draining = True
+        log.info("gateway_draining", active=len(self.active))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._no_calls.wait(), self.settings.drain_timeout_s)
+        for handler in list(self.active.values()):
+            await handler.end_politely()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wait_idle(), 20)
+        await self.http.stop()
+        await self.sip.stop()
+        log.info("gateway_stopped")
+
+    async def _wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --------------------------------------------------------------------------------- calls
+
+    def _on_call(self, leg: SipLeg) -> None:
+        leg.attended_transfer = self.settings.attended_transfer
+        if self.draining or len(self.active) >= self.settings.max_calls:
+            self._spawn(self._refuse(leg, "draining" if self.draining else "capacity"))
+            return
+        handler = CallHandler(leg, self.services)
+        self.active[leg.call_id] = handler
+        self._no_calls.clear()
+        self._spawn(self._run(handler))
+
+    async def _run(self, handler: CallHandler) -> None:
+        try:
+            cdr = await handler.run()
+            self.recent.append(cdr)
+        finally:
+            self.active.pop(handler.leg.call_id, None)
+            if not self.active:
+                self._no_calls.set()
+
+    async def _refuse(self, leg: SipLeg, why: str) -> None:
+        retry = self.settings.retry_after_s
+        log.info("call_refused", reason=why, status=503, retry_after=retry)
+        await leg.reject(503, retry_after=retry)
+        record = CallRecord(
+            call_id=leg.call_id,
+            transport="sip",
+            caller=sip_user(leg.caller),
+            dialed=sip_user(leg.dialed),
+            sip_call_id=leg.sip_call_id,
+            outcome=f"refused_{why}",
+            sip_codes=[503],
+        )
+        now = time.monotonic()
+        record.mark("invite", now)
+        record.mark("end", now)
+        self.recent.append(self.cdr.write(record, [], clock_offset=time.time() - now))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---------------------------------------------------------------------------------- HTTP
+
+    async def _healthz(self, _request: Request) -> Response:
+        return Response.text(200, "ok\n")
+
+    async def _readyz(self, _request: Request) -> Response:
+        state = {
+            "started": self.started,
+            "registered": self.sip.registered,
+            "draining": self.draining,
+            "active_calls": len(self.active),
+            "max_calls": self.settings.max_calls,
+        }
+        ready = self.started and self.sip.registered and not self.draining
+        body = json.dumps({"ready": ready, **state}).encode()
+        return Response(200 if ready else 503, body, "application/json")
+
+    async def _calls(self, request: Request) -> Response:
+        """Recent finished calls (CDRs with their transcripts); ``?sip_call_id=`` filters."""
+        wanted = parse_qs(request.query).get("sip_call_id", [None])[0]
+        records = [
+            {**r, "transcript": _read_lines(r.get("transcript_file"))}
+            for r in self.recent
+            if wanted in (None, r.get("sip_call_id"))
+        ]
+        return Response(200, json.dumps(records).encode(), "application/json")
+
+
+def _read_lines(path: object) -> list[str]:
+    try:
+        return Path(str(path)).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []

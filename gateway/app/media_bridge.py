@@ -1,0 +1,109 @@
+"""Between the Realtime session and a call's media buffers, on the asyncio side.
+
+Downlink: :class:`PlayoutFeeder` is the session's playout sink. It decodes model audio (the
+session's codec) to 8 kHz PCM16, re-frames it into exact 20 ms frames per assistant item and
+pushes them into the call's :class:`~gateway.adapters.sip.media.PlayoutRing`, each tagged with
+the API-codec bytes it stands for, so the ring's played counts are directly what
+``conversation.item.truncate`` needs.
+
+Uplink: :func:`pump_uplink` drains the caller's frames every 20 ms on an absolute monotonic
+timeline, encodes them to the session's codec once per tick and sends one append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from gateway.adapters.sip.media import FRAME_BYTES, PlayoutRing, UplinkQueue
+from gateway.core.audio.codec import FRAME_MS, AudioCodec
+from gateway.core.audio.framer import Framer
+from gateway.core.audio.transcode import downlink_decoder, uplink_encoder
+
+__all__ = ["PlayoutFeeder", "pump_uplink"]
+
+
+class _ItemStream:
+    __slots__ = ("attributed", "framer", "received")
+
+    def __init__(self) -> None:
+        self.framer = Framer(FRAME_BYTES, 0)
+        self.received = 0
+        self.attributed = 0
+
+
+class PlayoutFeeder:
+    """A :class:`~gateway.runtime.ports.PlayoutSink` writing into a call's playout ring."""
+
+    def __init__(self, ring: PlayoutRing, codec: AudioCodec) -> None:
+        self._ring = ring
+        self._decode = downlink_decoder(codec)
+        self._api_per_frame = codec.frame_bytes
+        self._bytes_per_ms = codec.bytes_per_ms
+        self._items: dict[str, _ItemStream] = {}
+        self.first_push_at: float | None = None
+
+    def push(self, item_id: str, audio: bytes) -> None:
+        stream = self._items.get(item_id)
+        if stream is None:
+            self._finish_others(item_id)
+            stream = self._items[item_id] = _ItemStream()
+        stream.received += len(audio)
+        for frame in stream.framer.push(self._decode(audio)):
+            self._queue(item_id, stream, frame)
+
+    def _queue(self, item_id: str, stream: _ItemStream, frame: bytes) -> None:
+        credit = min(self._api_per_frame, stream.received - stream.attributed)
+        stream.attributed += credit
+        if self._ring.push(frame, item_id, credit) is not None and self.first_push_at is None:
+            self.first_push_at = time.monotonic()
+
+    def finish(self, item_id: str) -> None:
+        stream = self._items.pop(item_id, None)
+        if stream is None:
+            return
+        tail = stream.framer.flush()
+        if tail is not None:
+            self._queue(item_id, stream, tail)
+        if not self._items:
+            self._ring.end_of_audio()
+
+    def _finish_others(self, item_id: str) -> None:
+        for other in [i for i in self._items if i != item_id]:
+            self.finish(other)
+
+    def flush(self) -> dict[str, int]:
+        self._items.clear()
+        return self._ring.flush()
+
+    def take_played(self) -> dict[str, int]:
+        return self._ring.take_played()
+
+    def pending_ms(self) -> int:
+        held = sum(s.framer.pending for s in self._items.values()) // (FRAME_BYTES // FRAME_MS)
+        return self._ring.queued_ms + held
+
+
+async def pump_uplink(
+    queue: UplinkQueue,
+    codec: AudioCodec,
+    send: Callable[[bytes], Awaitable[None]],
+    *,
+    frame_ms: int = FRAME_MS,
+) -> None:
+    """Forever: every ``frame_ms`` drain the caller's frames, encode, send (one append)."""
+    encode = uplink_encoder(codec)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tick = 0
+    while True:
+        tick += 1
+        delay = start + tick * frame_ms / 1000 - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -1.0:  # the loop stalled for a second: re-anchor instead of bursting
+            start, tick = loop.time(), 0
+        pcm = queue.drain_bytes()
+        if pcm:
+            await send(encode(pcm))

@@ -1,0 +1,199 @@
+"""Real processes on loopback: the emulator, the gateway, the test caller, SIPp.
+
+Each helper starts a real ``voicegw`` (or system) process on free ports, waits until it is
+ready, and stops it at the end of the test (SIGTERM, then SIGKILL). Logs go to files in the
+test's temporary directory and are printed when a test fails (pytest shows captured output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+VOICEGW = str(Path(sys.executable).with_name("voicegw"))
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        return self.popen.returncode
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def events(self) -> list[dict[str, Any]]:
+        """The JSON log lines (structlog events) of the process."""
+        out: list[dict[str, Any]] = []
+        for line in self.text().splitlines():
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    out.append(json.loads(line))
+        return out
+
+
+def start(name: str, args: list[str], workdir: Path, env: dict[str, str] | None = None) -> Proc:
+    log = workdir / f"{name}.log"
+    handle = log.open("wb")
+    popen = subprocess.Popen(
+        args,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+    handle.close()
+    return Proc(name, popen, log)
+
+
+@dataclass
+class Stack:
+    """An emulator and a gateway, started for one test."""
+
+    workdir: Path
+    procs: list[Proc] = field(default_factory=list)
+    emulator_port: int = 0
+    sip_port: int = 0
+    http_port: int = 0
+
+    @property
+    def gateway_uri(self) -> str:
+        return f"sip:100@127.0.0.1:{self.sip_port}"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start_emulator(self, scenario: str, *extra: str) -> Proc:
+        path = self.workdir / "scenario.yaml"
+        path.write_text(scenario)
+        self.emulator_port = free_port()
+        args = [VOICEGW, "--log-format", "json", "emulator", "--port", str(self.emulator_port)]
+        proc = start("emulator", [*args, "--scenario", str(path), *extra], self.workdir)
+        self.procs.append(proc)
+        wait_for(lambda: _tcp_open(self.emulator_port), 15, "the emulator to listen")
+        return proc
+
+    def start_gateway(self, graph: str, *extra: str, env: dict[str, str] | None = None) -> Proc:
+        path = self.workdir / "graph.yaml"
+        path.write_text(graph)
+        self.sip_port, self.http_port = free_port(), free_port()
+        args = [
+            VOICEGW, "--log-format", "json", "serve",
+            "--config", str(path),
+            "--sip-host", "127.0.0.1",
+            "--sip-port", str(self.sip_port),
+            "--http-port", str(self.http_port),
+            "--rtp-port", str(free_port()),
+            "--rtp-port-range", "40",
+            "--realtime-url", f"ws://127.0.0.1:{self.emulator_port}/v1/realtime",
+            "--cdr-dir", str(self.workdir / "cdr"),
+            "--drain-timeout", "3",
+            *extra,
+        ]  # fmt: skip
+        proc = start("gateway", args, self.workdir, env)
+        self.procs.append(proc)
+        wait_for(lambda: self.ready() is not None or proc.popen.poll() is not None, 20, "ready")
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"gateway exited: {proc.text()[-2000:]}")
+        return proc
+
+    def ready(self) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"{self.http}/readyz", timeout=1) as answer:  # noqa: S310
+                return dict(json.loads(answer.read()))
+        except (OSError, ValueError):
+            return None
+
+    def cdrs(self) -> list[dict[str, Any]]:
+        path = self.workdir / "cdr" / "cdr.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def wait_cdrs(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+        wait_for(lambda: len(self.cdrs()) >= count, timeout, f"{count} CDRs")
+        return self.cdrs()
+
+    def call(self, *args: str, uri: str | None = None, timeout: float = 90) -> dict[str, Any]:
+        """Run ``voicegw call`` to completion; its JSON summary."""
+        cmd = [
+            VOICEGW, "--log-format", "json", "call", uri or self.gateway_uri,
+            "--json", "--gateway-http", self.http, *args,
+        ]  # fmt: skip
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False
+        )
+        (self.workdir / "caller.log").write_text(done.stderr)
+        lines = [line for line in done.stdout.splitlines() if line.startswith('{"answered"')]
+        if not lines:
+            raise AssertionError(
+                f"caller printed no summary: {done.stdout[-1500:]}{done.stderr[-1500:]}"
+            )
+        return dict(json.loads(lines[-1]))
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+
+
+@contextlib.contextmanager
+def stack(workdir: Path) -> Iterator[Stack]:
+    s = Stack(workdir)
+    try:
+        yield s
+    finally:
+        s.stop()
+        for proc in s.procs:
+            sys.stderr.write(f"----- {proc.name} log (tail) -----\n{proc.text()[-3000:]}\n")
