@@ -10,9 +10,10 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' >/dev/null 2>&1 \
 	&& { command -v $$p; break; }; done)
 
-.PHONY: help setup system-deps venv lint typecheck unit test bench clean
+.PHONY: help setup system-deps venv lint typecheck unit test demo bench clean
 
 help:
+	@echo "make demo    set up, then a real call through the gateway to the offline emulator"
 	@echo "make test    set up (.venv, Debian tools when root) and run lint, types and tests"
 	@echo "make bench   run the benchmarks in bench/"
 	@echo "make clean   remove .venv and caches"
@@ -43,8 +44,13 @@ unit: venv
 
 test: setup lint typecheck unit
 
+demo: setup
+	$(BIN)/voicegw demo
+
 bench: venv
 	$(BIN)/python bench/audio.py
+	$(BIN)/python bench/realtime.py
+	$(BIN)/python bench/media.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,6 +10,7 @@ from gateway import __version__
 from gateway.app.cli_call import add_call_command
 from gateway.app.cli_serve import add_serve_command
 from gateway.app.config import load_graph_file
+from gateway.app.demo import add_demo_command
 from gateway.app.graph_report import describe_graph
 from gateway.emulator.cli import add_emulator_command
 from gateway.errors import ConfigError
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check)
     add_serve_command(commands)
     add_call_command(commands)
+    add_demo_command(commands)
     add_emulator_command(commands)
     return parser
 
