@@ -83,10 +83,12 @@ def _listening(port: int) -> bool:
 
 
 def _ready(http_port: int) -> bool:
-    with contextlib.suppress(OSError):
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=1) as r:
-            return bool(json.loads(r.read()).get("ready"))
-    return False
+    url = f"http://127.0.0.1:{http_port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310  (our own gateway)
+            return bool(json.loads(answer.read()).get("ready"))
+    except (OSError, ValueError):
+        return False
 
 
 def run_demo(args: argparse.Namespace) -> int:
