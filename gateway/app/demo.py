@@ -85,7 +85,7 @@ def _listening(port: int) -> bool:
 def _ready(http_port: int) -> bool:
     url = f"http://127.0.0.1:{http_port}/readyz"
     try:
-        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310  (our own gateway)
+        with urllib.request.urlopen(url, timeout=1) as answer:
             return bool(json.loads(answer.read()).get("ready"))
     except (OSError, ValueError):
         return False
