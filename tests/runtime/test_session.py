@@ -91,9 +91,7 @@ async def test_connect_configures_the_agent_and_greets() -> None:
             "tools": [{"type": "function", "name": "get_hours"}],
         },
     )
-    fake.expect(
-        "response.create", response={"instructions": "Say exactly: Hi!"}
-    )
+    fake.expect("response.create", response={"instructions": "Say exactly: Hi!"})
     settings = SessionSettings(greeting="Hi!")
     async with running(_agent(tools=[get_hours]), fake.connector, settings) as run:
         await until(lambda: len(fake.sent) == 2)
