@@ -37,12 +37,13 @@ from gateway.core.realtime.actions import (
     SendEvent,
 )
 from gateway.core.realtime.backoff import reconnect_delays
-from gateway.core.realtime.history import ConversationHistory
+from gateway.core.realtime.history import ConversationHistory, HistoryItem, replay_item
 from gateway.core.realtime.protocol import ResponseState, SessionProtocol
 from gateway.core.realtime.wire_client import (
     ClientEvent,
     InputAudioClear,
     ItemCreate,
+    ItemDelete,
     OutputAudioBufferClear,
     ResponseParams,
     SessionConfig,
@@ -174,6 +175,30 @@ class RealtimeSession:
         await self._send(ItemCreate(item=system_text_item(text)))
         if respond:
             await self.request_response()
+
+    async def update_history(self, items: list[HistoryItem]) -> None:
+        """Make the conversation hold exactly ``items`` (by ``item_id``), in that order.
+
+        Items no longer listed are deleted on the server; listed items the server does not
+        have (new ids) are created as text, in order, after the last kept item.
+        """
+        wanted = {item.item_id for item in items}
+        for old in self.history.items:
+            if old.item_id not in wanted:
+                await self._send(ItemDelete(item_id=old.item_id))
+        known = {item.item_id for item in self.history.items}
+        previous: str | None = None
+        for item in items:
+            if item.item_id in known:
+                previous = item.item_id
+                continue
+            payload = replay_item(item)
+            if payload is not None:
+                await self._send(
+                    ItemCreate(item={**payload, "id": item.item_id}, previous_item_id=previous)
+                )
+                self.history.add_local(item)
+                previous = item.item_id
 
     async def say(self, text: str) -> None:
         """Make the agent say ``text`` verbatim (greeting, prompts, guardrail messages)."""

@@ -145,6 +145,7 @@ def test_to_cdr_fields() -> None:
         "transfer": {"target": "billing_queue"},
         "usage": {"total_tokens": 1200},
         "counters": {},
+        "interruptions": [],
         "errors": ["tool_timed_out"],
     }
 

@@ -409,3 +409,49 @@ async def test_speech_after_the_answer_was_heard_is_not_a_barge_in() -> None:
     assert run.of(ev.AudioInterruptedEvent) == []
     assert not any(e["type"] == "conversation.item.truncate" for e in fake.sent)
     fake.assert_complete()
+
+
+async def test_update_history_deletes_dropped_items_and_creates_new_ones() -> None:
+    """update_history: items not kept are deleted; new items are created after the last kept."""
+    from gateway.core.realtime.history import HistoryItem
+
+    fake = _greeted(ScriptedRealtime())
+    fake.emit(
+        "conversation.item.done",
+        item={
+            "id": "u1",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "hi"}],
+        },
+    )
+    fake.emit(
+        "conversation.item.done",
+        item={
+            "id": "a1",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "hello"}],
+        },
+    )
+    async with running(_agent(), fake.connector) as run:
+        await until(lambda: len(run.session.history.items) == 2)
+        kept = run.session.history.get("u1")
+        assert kept is not None
+        fake.expect("conversation.item.delete", item_id="a1")
+        fake.expect(
+            "conversation.item.create",
+            previous_item_id="u1",
+            item={
+                "id": "n1",
+                "role": "system",
+                "content": [{"type": "input_text", "text": "VIP caller"}],
+            },
+        )
+        await run.session.update_history(
+            [kept, HistoryItem("n1", "system", "message", text="VIP caller")]
+        )
+        await until(lambda: len(fake.sent) >= 4)
+    fake.assert_complete()
+    for event in fake.sent:
+        assert_ga_client_event(event)

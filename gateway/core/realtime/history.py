@@ -17,7 +17,7 @@ from gateway.core.realtime.wire_client import (
     user_text_item,
 )
 
-__all__ = ["ConversationHistory", "HistoryItem"]
+__all__ = ["ConversationHistory", "HistoryItem", "replay_item"]
 
 Role = Literal["user", "assistant", "system", "tool"]
 
@@ -159,25 +159,7 @@ class ConversationHistory:
 
     def replay_items(self) -> list[dict[str, Any]]:
         """Items to re-create, as text, in a fresh session (after a reconnect)."""
-        out: list[dict[str, Any]] = []
-        for item in self._items.values():
-            if item.kind == "message" and item.heard_text:
-                make = {"user": user_text_item, "assistant": assistant_text_item}.get(
-                    item.role, system_text_item
-                )
-                out.append(make(item.heard_text))
-            elif item.kind == "function_call" and item.call_id and item.name:
-                out.append(
-                    {
-                        "type": "function_call",
-                        "call_id": item.call_id,
-                        "name": item.name,
-                        "arguments": item.arguments or "{}",
-                    }
-                )
-            elif item.kind == "function_call_output" and item.call_id:
-                out.append(function_output_item(item.call_id, item.output or ""))
-        return out
+        return [p for p in (replay_item(i) for i in self._items.values()) if p is not None]
 
     def transcript(self) -> list[tuple[str, str]]:
         """(role, text) of every message with text, in order."""
@@ -186,6 +168,25 @@ class ConversationHistory:
             for i in self._items.values()
             if i.kind == "message" and i.heard_text
         ]
+
+
+def replay_item(item: HistoryItem) -> dict[str, Any] | None:
+    """``item`` as a ``conversation.item.create`` payload (text only; None if it has none)."""
+    if item.kind == "message" and item.heard_text:
+        make = {"user": user_text_item, "assistant": assistant_text_item}.get(
+            item.role, system_text_item
+        )
+        return make(item.heard_text)
+    if item.kind == "function_call" and item.call_id and item.name:
+        return {
+            "type": "function_call",
+            "call_id": item.call_id,
+            "name": item.name,
+            "arguments": item.arguments or "{}",
+        }
+    if item.kind == "function_call_output" and item.call_id:
+        return function_output_item(item.call_id, item.output or "")
+    return None
 
 
 _APPLY: dict[type[Any], Any] = {

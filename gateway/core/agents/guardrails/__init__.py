@@ -35,7 +35,12 @@ from gateway.core.agents.guardrails.base import (
     slow_guardrail,
 )
 from gateway.core.agents.guardrails.checker import TranscriptChecker
-from gateway.core.agents.guardrails.custom import CustomInput, CustomOutput
+from gateway.core.agents.guardrails.custom import (
+    CustomInput,
+    CustomOutput,
+    input_guardrail,
+    output_guardrail,
+)
 from gateway.core.agents.guardrails.digits import NoLongDigits
 from gateway.core.agents.guardrails.factory import (
     Guardrails,
@@ -68,5 +73,7 @@ __all__ = [
     "build_guardrails",
     "build_input",
     "build_output",
+    "input_guardrail",
+    "output_guardrail",
     "slow_guardrail",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import Any
 
 from gateway.core.agents.guardrails.base import (
     Action,
@@ -29,7 +30,7 @@ from gateway.core.agents.guardrails.base import (
 )
 from gateway.errors import ConfigError, ConfigIssue, LocalProtocolError
 
-__all__ = ["CustomInput", "CustomOutput"]
+__all__ = ["CustomInput", "CustomOutput", "input_guardrail", "output_guardrail"]
 
 GuardrailFunction = Callable[[str], object]
 
@@ -130,3 +131,36 @@ class CustomInput(_Custom):
             raise _bad_result(self.name, result)
         message = self.message if self.message or self.action != "say" else result
         return InputGuardrailHit(self.name, result, self.action, self.target, message)
+
+
+def output_guardrail(
+    fn: GuardrailFunction | None = None, *, name: str | None = None, slow: bool | None = None
+) -> Any:
+    """Decorator: ``fn(text) -> reason | None`` as an output guardrail (bare or with options).
+
+    Coroutine functions are slow (checked off the delta path, on the final transcript).
+    """
+
+    def build(function: GuardrailFunction) -> CustomOutput:
+        label: str = name or getattr(function, "__name__", None) or "custom"
+        return CustomOutput(function, label, slow)
+
+    return build(fn) if fn is not None else build
+
+
+def input_guardrail(
+    fn: GuardrailFunction | None = None,
+    *,
+    action: Action = "say",
+    target: str | None = None,
+    message: str | None = None,
+    name: str | None = None,
+    slow: bool | None = None,
+) -> Any:
+    """Decorator: ``fn(caller_text) -> reason | None`` as an input guardrail with ``action``."""
+
+    def build(function: GuardrailFunction) -> CustomInput:
+        label: str = name or getattr(function, "__name__", None) or "custom"
+        return CustomInput(function, label, action, target=target, message=message, slow=slow)
+
+    return build(fn) if fn is not None else build
