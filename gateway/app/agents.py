@@ -53,6 +53,7 @@ class AgentGraph:
             greeting=self.spec.phone.greeting,
             tracing=tracing,
             sip_attach=sip_attach,
+            guarded_playout=self.spec.phone.guarded_playout and not sip_attach,
         )
 
 

@@ -76,7 +76,8 @@ class CallHandler:
         self._agent_busy_since = time.monotonic()
         self._caller_speaking = False
         self._last_activity = time.monotonic()
-        self.feeder = PlayoutFeeder(leg.playout, self._codec)
+        self.feeder = PlayoutFeeder(leg.playout, self._codec, guarded=self._phone.guarded_playout)
+        leg.playout.set_max_hold_ms(self._phone.guarded_max_hold_ms)
         agent = graph.entry_agent(leg.dialed, leg.caller)
         self.record.agent(agent.name)
         ctx = CallContext(
@@ -216,6 +217,8 @@ class CallHandler:
             )
         elif isinstance(event, ev.GuardrailTripped):
             record.count("guardrail_trips")
+            if event.leaked is not None:
+                record.count("trips_after_heard" if event.leaked else "trips_before_heard")
             record.errors.append(f"guardrail {event.guardrail}: {event.reason}")
         elif isinstance(event, ev.Reconnected):
             record.count("realtime_reconnects")
@@ -322,6 +325,8 @@ class CallHandler:
         record.counters.update(
             frames_out=counters.played,
             underruns=counters.underruns,
+            held_ms=counters.held_ticks * 20,
+            hold_overruns=counters.hold_overruns,
             frames_in=uplink.received,
             frames_in_dropped=uplink.dropped,
         )

@@ -20,24 +20,31 @@ from gateway.adapters.sip.media import FRAME_BYTES, PlayoutRing, UplinkQueue
 from gateway.core.audio.codec import FRAME_MS, AudioCodec
 from gateway.core.audio.framer import Framer
 from gateway.core.audio.transcode import downlink_decoder, uplink_encoder
+from gateway.core.realtime.release import ReleaseGate
 
 __all__ = ["PlayoutFeeder", "pump_uplink"]
 
 
 class _ItemStream:
-    __slots__ = ("attributed", "framer", "received")
+    __slots__ = ("attributed", "framer", "gated", "pushed", "received")
 
     def __init__(self) -> None:
         self.framer = Framer(FRAME_BYTES, 0)
         self.received = 0
         self.attributed = 0
+        self.pushed = 0
+        self.gated = False
 
 
 class PlayoutFeeder:
     """A :class:`~gateway.runtime.ports.PlayoutSink` writing into a call's playout ring."""
 
-    def __init__(self, ring: PlayoutRing, codec: AudioCodec) -> None:
+    def __init__(self, ring: PlayoutRing, codec: AudioCodec, *, guarded: bool = False) -> None:
         self._ring = ring
+        self._gate: ReleaseGate | None = ReleaseGate() if guarded else None
+        self.gating = False
+        """Hold new items' audio until their text passed the guardrails (the runtime sets it
+        per agent: only agents with fast output guardrails are gated)."""
         self._decode = downlink_decoder(codec)
         self._api_per_frame = codec.frame_bytes
         self._bytes_per_ms = codec.bytes_per_ms
@@ -49,6 +56,9 @@ class PlayoutFeeder:
         if stream is None:
             self._finish_others(item_id)
             stream = self._items[item_id] = _ItemStream()
+            stream.gated = self.gating and self._gate is not None
+            if stream.gated:
+                self._ring.hold_from(self._ring.next_seq)
         stream.received += len(audio)
         for frame in stream.framer.push(self._decode(audio)):
             self._queue(item_id, stream, frame)
@@ -56,8 +66,32 @@ class PlayoutFeeder:
     def _queue(self, item_id: str, stream: _ItemStream, frame: bytes) -> None:
         credit = min(self._api_per_frame, stream.received - stream.attributed)
         stream.attributed += credit
-        if self._ring.push(frame, item_id, credit) is not None and self.first_push_at is None:
+        seq = self._ring.push(frame, item_id, credit)
+        if seq is None:
+            return
+        if self.first_push_at is None:
             self.first_push_at = time.monotonic()
+        if stream.gated and self._gate is not None:
+            self._release(self._gate.on_frames(item_id, seq - stream.pushed, 1))
+        stream.pushed += 1
+
+    def _release(self, cursor: int | None) -> None:
+        if cursor is not None:
+            self._ring.release_upto(cursor)
+
+    # -- guarded playout: the runtime reports how far each item's text is known clean --
+
+    def gate_text(self, item_id: str, safe_chars: int, total_chars: int) -> None:
+        if self._gate is not None:
+            self._release(self._gate.on_text(item_id, safe_chars, total_chars))
+
+    def gate_text_done(self, item_id: str, total_chars: int, clean: bool) -> None:
+        if self._gate is not None:
+            self._release(self._gate.on_text_done(item_id, total_chars, clean))
+
+    def release_all(self) -> None:
+        """The response is over: nothing is held any more (a trip has flushed already)."""
+        self._ring.release_all()
 
     def finish(self, item_id: str) -> None:
         stream = self._items.pop(item_id, None)
@@ -66,6 +100,8 @@ class PlayoutFeeder:
         tail = stream.framer.flush()
         if tail is not None:
             self._queue(item_id, stream, tail)
+        if stream.gated and self._gate is not None:
+            self._release(self._gate.on_audio_done(item_id))
         if not self._items:
             self._ring.end_of_audio()
 
@@ -75,6 +111,8 @@ class PlayoutFeeder:
 
     def flush(self) -> dict[str, int]:
         self._items.clear()
+        if self._gate is not None:
+            self._gate.clear()
         return self._ring.flush()
 
     def take_played(self) -> dict[str, int]:

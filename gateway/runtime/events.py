@@ -106,6 +106,8 @@ class GuardrailTripped:
     item_id: str | None
     heard_ms: int | None
     """How much of the item the caller heard before it was cut (None: unknown / server-side)."""
+    leaked: bool | None = None
+    """Whether the caller heard the offending part (an estimate; None when unknown)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,10 @@ __all__ = ["GuardrailRunner"]
 
 log = structlog.get_logger()
 
+SPEECH_CHARS_PER_S = 15.0
+"""Typical speaking rate, to estimate where offending text falls in the audio (for the
+heard-before-cut metric only; guarded playout itself uses a conservative rate)."""
+
 
 class GuardrailRunner:
     """Applies the current agent's guardrails to one session's transcripts."""
@@ -37,21 +41,30 @@ class GuardrailRunner:
         self._checker: TranscriptChecker | None = None
         self._slow: list[Any] = []
         self._tripped: set[str] = set()
+        self._gating = False
 
     def set_agent(self, agent: RealtimeAgent) -> None:
+        """Use ``agent``'s guardrails; with guarded playout, gate its audio on every delta."""
         self._agent = agent
         fast = [g for g in agent.output_guardrails if not g.slow]
         self._slow = [g for g in agent.output_guardrails if g.slow]
-        self._checker = (
-            TranscriptChecker(fast, debounce_chars=agent.guardrail_debounce_chars) if fast else None
-        )
+        playout = self._s.playout
+        self._gating = bool(fast) and self._s.settings.guarded_playout and playout is not None
+        if playout is not None:
+            playout.gating = self._gating
+        debounce = 1 if self._gating else agent.guardrail_debounce_chars
+        self._checker = TranscriptChecker(fast, debounce_chars=debounce) if fast else None
 
     async def on_agent_delta(self, item_id: str, delta: str) -> None:
-        if self._checker is None or item_id in self._tripped:
+        checker = self._checker
+        if checker is None or item_id in self._tripped:
             return
-        trip = self._checker.delta(item_id, delta)
+        trip = checker.delta(item_id, delta)
         if trip is not None:
             await self._trip(item_id, trip)
+        elif self._gating and self._s.playout is not None:
+            text = checker.text(item_id)
+            self._s.playout.gate_text(item_id, checker.safe_upto(item_id), len(text))
 
     async def on_agent_done(self, item_id: str, transcript: str) -> None:
         if item_id in self._tripped:
@@ -61,6 +74,8 @@ class GuardrailRunner:
             if trip is not None:
                 await self._trip(item_id, trip)
                 return
+            if self._gating and self._s.playout is not None:
+                self._s.playout.gate_text_done(item_id, len(transcript), clean=True)
         for guardrail in self._slow:
             self._s.tools.spawn_guard(self._slow_check(guardrail, item_id, transcript))
 
@@ -74,8 +89,12 @@ class GuardrailRunner:
         agent = self._agent
         assert agent is not None
         log.warning("guardrail_tripped", guardrail=trip.guardrail, reason=trip.reason)
+        offending_ms = trip.offset * 1000 / SPEECH_CHARS_PER_S
         heard = await self._s.interrupt("guardrail")
-        self._s.emit(ev.GuardrailTripped(agent.name, trip.guardrail, trip.reason, item_id, heard))
+        leaked = None if heard is None else heard > offending_ms
+        self._s.emit(
+            ev.GuardrailTripped(agent.name, trip.guardrail, trip.reason, item_id, heard, leaked)
+        )
         await self._s.send_system(agent.guardrail_feedback)
 
     async def on_user_transcript(self, text: str) -> None:

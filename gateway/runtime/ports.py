@@ -67,6 +67,20 @@ class PlayoutSink(Protocol):
         """No more audio will come for ``item_id``: play out any partial frame it left."""
         ...
 
+    # guarded playout (a sink that does not gate implements these as no-ops)
+    gating: bool
+    """Hold each new item's audio until :meth:`gate_text` releases it."""
+
+    def gate_text(self, item_id: str, safe_chars: int, total_chars: int) -> None:
+        """The item's transcript is ``total_chars`` long and clean up to ``safe_chars``."""
+        ...
+
+    def gate_text_done(self, item_id: str, total_chars: int, clean: bool) -> None: ...
+
+    def release_all(self) -> None:
+        """Stop holding anything (the response is over)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SessionSettings:
@@ -82,3 +96,5 @@ class SessionSettings:
     recycle_after_s: float = 55 * 60
     """Reconnect proactively at the next quiet moment after this long (the cap is 60 min)."""
     approval_timeout_s: float = 30.0
+    guarded_playout: bool = True
+    """Hold agent audio until its transcript passed the fast guardrails (own playout only)."""

@@ -250,6 +250,10 @@ class RealtimeSession:
     def protocol(self) -> SessionProtocol:
         return self._protocol
 
+    @property
+    def playout(self) -> PlayoutSink | None:
+        return self._playout
+
     def emit(self, event: ev.SessionEvent) -> None:
         self._emit(event)
 
@@ -456,6 +460,8 @@ class RealtimeSession:
             self.usage[key] = self.usage.get(key, 0) + int(usage.get(key, 0))
         reason = response.status_details.reason if response.status_details else None
         counts = {k: int(v) for k, v in usage.items() if isinstance(v, int)}
+        if self._playout is not None:
+            self._playout.release_all()  # the response's text has all been checked
         self._emit(ev.ResponseFinished(response.id, response.status or "", reason, counts))
 
     async def _on_dtmf(self, event: w.DtmfReceived) -> None:

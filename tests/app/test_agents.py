@@ -183,10 +183,10 @@ def test_session_settings() -> None:
     settings = graph.session_settings(call_id="call-42")
     assert settings.defaults is graph.spec.session
     assert dict(settings.transfer_targets) == {
-        "billing_queue": "sip:billing-queue@127.0.0.1:5070",
-        "tech_queue": "sip:tech-queue@127.0.0.1:5070",
-        "sales_queue": "sip:sales-queue@127.0.0.1:5070",
-        "supervisor": "sip:supervisor@127.0.0.1:5070",
+        "billing_queue": "sip:billing-queue@127.0.0.1:5090",
+        "tech_queue": "sip:tech-queue@127.0.0.1:5090",
+        "sales_queue": "sip:sales-queue@127.0.0.1:5090",
+        "supervisor": "sip:supervisor@127.0.0.1:5090",
     }
     assert settings.greeting is not None and settings.greeting.startswith("Welcome to Springfield")
     assert settings.tracing is not None

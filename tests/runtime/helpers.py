@@ -27,6 +27,8 @@ class FakePlayer:
     unreported: dict[str, int] = field(default_factory=dict)
     heard: dict[str, int] = field(default_factory=dict)
     finished: list[str] = field(default_factory=list)
+    gated: list[tuple[str, int, int]] = field(default_factory=list)
+    releases: int = 0
 
     def push(self, item_id: str, audio: bytes) -> None:
         self.queue.append((item_id, len(audio)))
@@ -59,6 +61,17 @@ class FakePlayer:
 
     def finish(self, item_id: str) -> None:
         self.finished.append(item_id)
+
+    gating: bool = False
+
+    def gate_text(self, item_id: str, safe_chars: int, total_chars: int) -> None:
+        self.gated.append((item_id, safe_chars, total_chars))
+
+    def gate_text_done(self, item_id: str, total_chars: int, clean: bool) -> None:
+        self.gated.append((item_id, total_chars, total_chars))
+
+    def release_all(self) -> None:
+        self.releases += 1
 
 
 class Running:

@@ -120,6 +120,10 @@ class PlayoutCounters:
     flushed: int
     """Frames dropped unplayed by :meth:`PlayoutRing.flush`."""
     queued: int
+    held_ticks: int = 0
+    """Ticks that played silence because the next frame was held by the release cursor."""
+    hold_overruns: int = 0
+    """Times the cursor held audio past the maximum hold, so the ring played on regardless."""
 
 
 class PlayoutRing:
@@ -139,9 +143,13 @@ class PlayoutRing:
         "_expecting",
         "_flushed",
         "_frames",
+        "_held",
+        "_held_run",
         "_lock",
+        "_max_hold",
         "_next_seq",
         "_overflows",
+        "_overruns",
         "_played",
         "_played_frames",
         "_pushed",
@@ -149,9 +157,11 @@ class PlayoutRing:
         "_underruns",
     )
 
-    def __init__(self, capacity_ms: int = 60_000) -> None:
+    def __init__(self, capacity_ms: int = 60_000, max_hold_ms: int = 300) -> None:
         if capacity_ms < FRAME_MS:
             raise ValueError(f"playout capacity {capacity_ms} ms is below one frame")
+        self._max_hold = max(1, max_hold_ms // FRAME_MS)
+        self._held = self._held_run = self._overruns = 0
         self._capacity = capacity_ms // FRAME_MS
         self._frames: deque[tuple[int, bytes, str, int]] = deque()
         self._lock = threading.Lock()
@@ -206,10 +216,25 @@ class PlayoutRing:
             played, self._played = self._played, {}
         return played
 
-    def release_upto(self, seq: int) -> None:
-        """Let frames up to and including ``seq`` play; later frames wait for a new release."""
+    def set_max_hold_ms(self, max_hold_ms: int) -> None:
+        """How long the release cursor may hold the next frame before the ring plays on."""
+        self._max_hold = max(1, max_hold_ms // FRAME_MS)
+
+    def hold_from(self, seq: int) -> None:
+        """Hold frames from ``seq`` on until released (guarded playout arms this per item)."""
         with self._lock:
-            self._cursor = seq
+            self._cursor = seq - 1
+            self._held_run = 0
+
+    def release_upto(self, seq: int) -> None:
+        """Let frames up to and including ``seq`` play; later frames wait for a new release.
+
+        The cursor only moves forward, and not at all once released (``release_all`` or a
+        hold overrun): a late release must not hold back audio that is already playing on.
+        """
+        with self._lock:
+            if self._cursor is not None and seq > self._cursor:
+                self._cursor = seq
 
     def release_all(self) -> None:
         """Remove the release cursor: every queued frame may play."""
@@ -234,6 +259,8 @@ class PlayoutRing:
                 overflows=self._overflows,
                 underruns=self._underruns,
                 silent_ticks=self._silent,
+                held_ticks=self._held,
+                hold_overruns=self._overruns,
                 flushed=self._flushed,
                 queued=len(self._frames),
             )
@@ -241,16 +268,29 @@ class PlayoutRing:
     # --- clock thread ------------------------------------------------------------------------
 
     def next_frame(self) -> bytes:
-        """Clock thread: the frame to play now, or silence when dry or held."""
+        """Clock thread: the frame to play now, or silence when dry or held.
+
+        A frame held longer than the maximum hold is played anyway (latency stays bounded;
+        the guardrails' normal trip path still applies) and the cursor is dropped.
+        """
         with self._lock:
             frames = self._frames
-            if frames and (self._cursor is None or frames[0][0] <= self._cursor):
+            if frames and self._cursor is not None and frames[0][0] > self._cursor:
+                self._held_run += 1
+                if self._held_run <= self._max_hold:
+                    self._held += 1
+                    self._silent += 1
+                    return SILENCE
+                self._overruns += 1
+                self._cursor = None
+            if frames:
+                self._held_run = 0
                 _, frame, item_id, api_bytes = frames.popleft()
                 played = self._played
                 played[item_id] = played.get(item_id, 0) + api_bytes
                 self._played_frames += 1
                 return frame
             self._silent += 1
-            if not frames and self._expecting:
+            if self._expecting:
                 self._underruns += 1
             return SILENCE

@@ -206,6 +206,10 @@ class PhoneSettings(_Strict):
     duration_warning: Prompt = "We're nearly out of time on this call."
     no_input: NoInputSettings = NoInputSettings()
     transfer_targets: dict[Name, SipUri] = Field(default_factory=dict)
+    guarded_playout: bool = True
+    """Play the agent's audio only once its transcript passed the fast output guardrails."""
+    guarded_max_hold_ms: int = Field(default=300, ge=20, le=5000)
+    """The longest guarded playout may hold audio; past it, audio plays on (and is counted)."""
 
     @field_validator("greeting", "duration_warning")
     @classmethod

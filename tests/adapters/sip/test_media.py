@@ -167,8 +167,9 @@ def test_underruns_count_dry_ticks_only_while_audio_is_expected() -> None:
 
 
 def test_release_cursor_holds_later_frames() -> None:
-    """With release_upto(1) only frames 0 and 1 play; the rest wait without underruns."""
+    """Held from 0 and released up to 1, only frames 0 and 1 play; the rest wait, no underruns."""
     ring = PlayoutRing()
+    ring.hold_from(0)
     ring.release_upto(1)
     for n in range(4):
         ring.push(frame(n), "a", 160)
@@ -180,6 +181,32 @@ def test_release_cursor_holds_later_frames() -> None:
     ring.release_all()
     assert ring.next_frame() == frame(3)
     assert ring.queued_ms == 0
+
+
+def test_cursor_only_moves_forward_and_not_after_release() -> None:
+    """A late, lower release does not hold back what was released; release_all ends holding."""
+    ring = PlayoutRing()
+    ring.hold_from(0)
+    ring.release_upto(3)
+    ring.release_upto(1)
+    for n in range(5):
+        ring.push(frame(n), "a", 160)
+    assert [ring.next_frame() for _ in range(4)] == [frame(0), frame(1), frame(2), frame(3)]
+    ring.release_all()
+    ring.release_upto(0)
+    assert ring.next_frame() == frame(4)
+
+
+def test_max_hold_plays_on_and_counts_an_overrun() -> None:
+    """Audio held longer than the maximum hold (60 ms here) plays anyway; it is counted."""
+    ring = PlayoutRing(max_hold_ms=60)
+    ring.hold_from(0)
+    for n in range(3):
+        ring.push(frame(n), "a", 160)
+    out = [ring.next_frame() for _ in range(6)]
+    assert out == [SILENCE, SILENCE, SILENCE, frame(0), frame(1), frame(2)]
+    counters = ring.counters()
+    assert (counters.held_ticks, counters.hold_overruns, counters.underruns) == (3, 1, 0)
 
 
 def test_ring_rejects_frames_of_the_wrong_size() -> None:

@@ -1,0 +1,97 @@
+"""PlayoutFeeder: model audio into exact frames in the ring, and guarded playout's gate."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.adapters.sip.media import SILENCE, PlayoutRing, UplinkQueue
+from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
+from gateway.core.audio import AudioCodec
+
+
+def _play(ring: PlayoutRing, ticks: int) -> list[bool]:
+    """Which of the next ``ticks`` clock ticks played audio (True) or silence."""
+    return [ring.next_frame() != SILENCE for _ in range(ticks)]
+
+
+def test_ulaw_deltas_become_frames_credited_in_api_bytes() -> None:
+    """250 μ-law bytes: one frame now (160 API bytes), the 90-byte tail on finish."""
+    ring = PlayoutRing()
+    feeder = PlayoutFeeder(ring, AudioCodec.PCMU)
+    feeder.push("a", b"\x00" * 250)
+    assert ring.counters().pushed == 1
+    assert feeder.pending_ms() == 20 + 11
+    feeder.finish("a")
+    assert _play(ring, 3) == [True, True, False]
+    assert ring.take_played() == {"a": 250}
+
+
+def test_a_new_item_finishes_the_previous_one() -> None:
+    """Audio of item b pushes out item a's partial frame first."""
+    ring = PlayoutRing()
+    feeder = PlayoutFeeder(ring, AudioCodec.PCMU)
+    feeder.push("a", b"\x00" * 100)
+    feeder.push("b", b"\x00" * 160)
+    _play(ring, 2)
+    assert ring.take_played() == {"a": 100, "b": 160}
+
+
+def test_pcm16_frames_are_credited_960_bytes() -> None:
+    """24 kHz PCM16 is resampled to 8 kHz; each frame stands for 960 API bytes."""
+    ring = PlayoutRing()
+    feeder = PlayoutFeeder(ring, AudioCodec.PCM16)
+    feeder.push("a", b"\x00\x01" * 960 * 2)  # 80 ms
+    feeder.finish("a")
+    _play(ring, 5)
+    assert ring.take_played() == {"a": 3840}
+
+
+def test_guarded_item_waits_for_clean_text() -> None:
+    """With gating on, an item's frames play only as far as its clean text covers."""
+    ring = PlayoutRing(max_hold_ms=5000)
+    feeder = PlayoutFeeder(ring, AudioCodec.PCMU, guarded=True)
+    feeder.gating = True
+    feeder.push("a", b"\x00" * 160 * 100)  # 2 s
+    assert _play(ring, 3) == [False, False, False]
+    feeder.gate_text("a", safe_chars=2, total_chars=10)  # 2 chars = 100 ms at 20 chars/s
+    assert _play(ring, 6) == [True] * 5 + [False]
+    feeder.gate_text_done("a", total_chars=10, clean=True)
+    assert all(_play(ring, 95))
+    assert ring.counters().held_ticks == 4
+
+
+def test_flush_drops_held_audio_and_the_next_item_is_held_again() -> None:
+    """A trip flushes everything held; a later item starts held."""
+    ring = PlayoutRing(max_hold_ms=5000)
+    feeder = PlayoutFeeder(ring, AudioCodec.PCMU, guarded=True)
+    feeder.gating = True
+    feeder.push("a", b"\x00" * 1600)
+    assert feeder.flush() == {}
+    feeder.push("b", b"\x00" * 1600)
+    assert _play(ring, 2) == [False, False]
+    feeder.release_all()
+    assert _play(ring, 2) == [True, True]
+
+
+def test_ungated_audio_plays_at_once() -> None:
+    """gating off (no fast guardrails): no hold at all."""
+    ring = PlayoutRing()
+    feeder = PlayoutFeeder(ring, AudioCodec.PCMU, guarded=True)
+    feeder.push("a", b"\x00" * 320)
+    assert _play(ring, 2) == [True, True]
+
+
+async def test_uplink_pump_sends_one_encoded_append_per_tick() -> None:
+    """The pump drains every queued frame each tick and encodes once (μ-law: half the bytes)."""
+    queue = UplinkQueue()
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    for _ in range(3):
+        queue.put(bytes(320))
+    task = asyncio.create_task(pump_uplink(queue, AudioCodec.PCMU, send, frame_ms=10))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    assert sent == [b"\xff" * 480]
