@@ -19,12 +19,16 @@ from typing import Any
 
 import structlog
 
+from gateway.adapters.sip.media import FRAME_BYTES
 from gateway.app.agents import AgentGraph
+from gateway.app.call_records import record_session_event
 from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
 from gateway.app.phone import LegEvent, PhoneLeg
+from gateway.app.prompts import PromptName, prompt_pcm
 from gateway.core.agents.agent import CallContext
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallEvent, CallRecord, CallStateMachine
+from gateway.core.dead_air import DeadAirWatch
 from gateway.observability.cdr import CdrWriter
 from gateway.observability.logging import bind_call
 from gateway.runtime import events as ev
@@ -95,6 +99,12 @@ class CallHandler:
             playout=self.feeder,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self.dead_air = DeadAirWatch(
+            filler_after_s=self._phone.filler_after_s,
+            filler_every_s=self._phone.filler_after_s + 1.0,
+            nudge_after_s=self._phone.filler_after_s * 3,
+        )
+        self._agent_audio_seen: float | None = None
 
     # ------------------------------------------------------------------------------- lifecycle
 
@@ -154,17 +164,57 @@ class CallHandler:
             self.record.outcome = "cancelled"
             return False
         if not self._ready.is_set():
-            await self.leg.reject(503, retry_after=self.services.retry_after_s)
-            self.record.sip_codes.append(503)
-            self.machine.apply(CallEvent.SESSION_FAILED)
-            self.record.outcome = "model_unavailable"
+            if self._phone.model_unavailable == "reject":
+                await self.leg.reject(503, retry_after=self.services.retry_after_s)
+                self.record.sip_codes.append(503)
+                self.machine.apply(CallEvent.SESSION_FAILED)
+                self.record.outcome = "model_unavailable"
+                return False
+            await self._answer()
+            await self._fallback("model_unavailable")
             return False
+        await self._answer()
+        return True
+
+    async def _answer(self) -> None:
         await self.leg.answer()
         self.record.sip_codes.append(200)
         self.record.mark("answer", time.monotonic())
         self.machine.apply(CallEvent.SESSION_READY)
         log.info("call_answered")
-        return True
+
+    async def _fallback(self, outcome: str) -> None:
+        """The model cannot serve this caller: apologise, then transfer or hang up."""
+        log.warning("call_fallback", outcome=outcome)
+        self.feeder.flush()
+        await self.session.close()
+        target = self._phone.fallback_transfer
+        uri = self._phone.transfer_targets.get(target) if target else None
+        await self._play_prompt("fallback_transfer" if uri else "fallback")
+        if uri is None or target is None:
+            await self._end(outcome, hangup=True)
+            return
+        transfer = await self.leg.transfer(uri)
+        self.record.transfer = {
+            "target": target,
+            "uri": uri,
+            "ok": transfer.ok,
+            "status": transfer.status,
+            "detail": transfer.detail,
+        }
+        await self._end(outcome, hangup=True)
+
+    async def _play_prompt(self, name: PromptName, *, wait: bool = True) -> None:
+        """Play a bundled (or configured) prompt straight into the caller's ear."""
+        pcm = prompt_pcm(self._phone.prompts.get(name, name))
+        pcm += bytes(-len(pcm) % FRAME_BYTES)
+        ring = self.leg.playout
+        ring.release_all()
+        for offset in range(0, len(pcm), FRAME_BYTES):
+            ring.push(pcm[offset : offset + FRAME_BYTES], f"prompt:{name}", 0)
+        self.record.count(f"prompt_{name}")
+        while wait and ring.queued_ms > 0 and not self._caller_gone.is_set():  # noqa: ASYNC110  (the clock thread drains the ring)
+            await asyncio.sleep(0.05)
 
     async def _end(self, outcome: str, *, hangup: bool) -> None:
         """Finish the call once (first reason wins)."""
@@ -191,43 +241,28 @@ class CallHandler:
             ready.cancel()
 
     async def _on_session_event(self, event: ev.SessionEvent) -> None:
-        record = self.record
+        record_session_event(self.record, event)
         if isinstance(event, ev.EndCallRequested):
             await self._end("completed", hangup=True)
         elif isinstance(event, ev.TransferRequested):
             self._spawn_transfer(event)
         elif isinstance(event, ev.SessionFailed):
-            record.errors.append(event.reason)
             self._failed.set()
-            if self._ready.is_set():
-                await self._end("model_failed", hangup=True)
+            if self._ready.is_set() and not self._ending:
+                self._spawn_task(self._fallback("model_failed"))
         elif isinstance(event, ev.CallerSpeech):
             self._caller_speaking = event.active
             self._last_activity = time.monotonic()
-        elif isinstance(event, ev.ToolEnded):
-            record.tools.append(
-                {"tool": event.tool, "ok": event.ok, "ms": round(event.duration_s * 1000)}
-            )
-        elif isinstance(event, ev.HandoffDone):
-            record.agent(event.to_agent)
-        elif isinstance(event, ev.AudioInterruptedEvent):
-            record.count("barge_ins" if event.cause == "speech" else "interrupts")
-            record.interruptions.append(
-                {"cause": event.cause, "item_id": event.item_id, "heard_ms": event.audio_end_ms}
-            )
-        elif isinstance(event, ev.GuardrailTripped):
-            record.count("guardrail_trips")
-            if event.leaked is not None:
-                record.count("trips_after_heard" if event.leaked else "trips_before_heard")
-            record.errors.append(f"guardrail {event.guardrail}: {event.reason}")
-        elif isinstance(event, ev.Reconnected):
-            record.count("realtime_reconnects")
-        elif isinstance(event, ev.DtmfEvent):
-            record.count("dtmf_digits", len(event.digits))
+            if not event.active:
+                self.dead_air.caller_done(self._last_activity)
+        elif isinstance(event, ev.ToolStarted):
+            self.dead_air.tool_started(time.monotonic())
 
     def _spawn_transfer(self, event: ev.TransferRequested) -> None:
-        task = asyncio.ensure_future(self._transfer(event))
-        self._tasks.append(task)
+        self._spawn_task(self._transfer(event))
+
+    def _spawn_task(self, coro: Any) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
 
     async def _transfer(self, event: ev.TransferRequested) -> None:
         log.info("transfer_started", target=event.target)
@@ -252,12 +287,20 @@ class CallHandler:
             elif event.kind == "dtmf":
                 await self.session.send_dtmf(event.value)
             elif event.kind in ("hangup", "cancelled"):
+                if event.kind == "cancelled":
+                    self._note_final_status(event.value)
                 self._caller_gone.set()
                 if self._ready.is_set() and self.record.sip_codes[-1:] == [200]:
                     await self._end(self.record.outcome or "caller_hangup", hangup=False)
                     if self.machine.can(CallEvent.CALLER_HANGUP):
                         self.machine.apply(CallEvent.CALLER_HANGUP)
                 return
+
+    def _note_final_status(self, detail: str) -> None:
+        """Keep in the CDR the final response pjsua sent itself (487 after a CANCEL)."""
+        code = detail.split(" ", 1)[0]
+        if code.isdigit() and int(code) >= 300:
+            self.record.sip_codes.append(int(code))
 
     # ---------------------------------------------------------------------------------- media
 
@@ -270,7 +313,7 @@ class CallHandler:
         answered = time.monotonic()
         warned = reprompted = False
         while not self._ending:
-            await asyncio.sleep(0.02 if "first_agent_audio" not in self.record.times else 0.25)
+            await asyncio.sleep(0.02 if "first_agent_audio" not in self.record.times else 0.1)
             now = time.monotonic()
             if self.leg.playout.counters().played and "first_agent_audio" not in self.record.times:
                 self.record.mark("first_agent_audio", now)
@@ -281,7 +324,8 @@ class CallHandler:
             if not warned and elapsed >= phone.max_call_duration_s - phone.duration_warning_s:
                 warned = True
                 await self.session.say(phone.duration_warning)
-            if self._agent_busy() or self._caller_speaking:
+            await self._mind_dead_air(now)
+            if self._agent_busy() or self._caller_speaking or self.dead_air.waiting:
                 self._last_activity = now
                 continue
             silent = now - self._last_activity
@@ -291,6 +335,20 @@ class CallHandler:
             if silent >= phone.no_input.reprompt_after_s and not reprompted:
                 reprompted = True
                 await self.session.say(phone.no_input.reprompt)
+
+    async def _mind_dead_air(self, now: float) -> None:
+        pushed = self.feeder.last_push_at
+        if pushed is not None and pushed != self._agent_audio_seen:
+            self._agent_audio_seen = pushed
+            self.dead_air.agent_audio()
+        action = self.dead_air.tick(now, line_quiet=self.leg.playout.queued_ms == 0)
+        if action == "filler":
+            await self._play_prompt("filler", wait=False)
+        elif action == "nudge":
+            log.info("model_nudged", waited_s=round(now - (self.dead_air.waiting_since or now), 1))
+            await self.session.request_response()
+        elif action == "fallback":
+            await self._fallback("model_silent")
 
     def _agent_busy(self) -> bool:
         from gateway.core.realtime.protocol import ResponseState  # noqa: PLC0415

@@ -50,6 +50,8 @@ class PlayoutFeeder:
         self._bytes_per_ms = codec.bytes_per_ms
         self._items: dict[str, _ItemStream] = {}
         self.first_push_at: float | None = None
+        self.last_push_at: float | None = None
+        """When model audio last arrived (the dead-air watch reads it)."""
 
     def push(self, item_id: str, audio: bytes) -> None:
         stream = self._items.get(item_id)
@@ -60,6 +62,7 @@ class PlayoutFeeder:
             if stream.gated:
                 self._ring.hold_from(self._ring.next_seq)
         stream.received += len(audio)
+        self.last_push_at = time.monotonic()
         for frame in stream.framer.push(self._decode(audio)):
             self._queue(item_id, stream, frame)
 

@@ -234,6 +234,11 @@ class ToolDispatcher:
 
     # --------------------------------------------------------------------------- SIP playout
 
+    @property
+    def output_playing(self) -> bool:
+        """Whether the server is playing audio (SIP: ``output_audio_buffer.started`` seen)."""
+        return not self._output_stopped.is_set()
+
     def on_output_buffer(self, kind: str) -> None:
         if kind == "output_audio_buffer.started":
             self._output_stopped.clear()

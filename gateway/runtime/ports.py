@@ -22,9 +22,11 @@ __all__ = [
 class ConnectionLost(GatewayError):
     """The Realtime connection closed or broke."""
 
-    def __init__(self, reason: str, *, code: int | None = None) -> None:
+    def __init__(self, reason: str, *, code: int | None = None, final: bool = False) -> None:
         super().__init__(reason)
         self.code = code
+        self.final = final
+        """Retrying cannot help (e.g. the attached SIP call has ended): stop reconnecting."""
 
 
 class Connection(Protocol):
@@ -92,7 +94,8 @@ class SessionSettings:
     tracing: TracingConfig | None = None
     sip_attach: bool = False
     """Attached to an OpenAI SIP call: the server owns playout; no formats in updates."""
-    reconnect_deadline_s: float = 5.0
+    reconnect_deadline_s: float = 2.0
+    """Give up reconnecting after this long (the caller hears a fallback, not dead air)."""
     recycle_after_s: float = 55 * 60
     """Reconnect proactively at the next quiet moment after this long (the cap is 60 min)."""
     approval_timeout_s: float = 30.0

@@ -214,8 +214,9 @@ class RealtimeSession:
         """
         self._last_cut = None
         active = self._protocol.state is not ResponseState.IDLE
+        playing = self.tools.output_playing  # SIP: the server may still play a done response
         await self._run_actions(self._protocol.interrupt(cause))
-        if self.settings.sip_attach and active:
+        if self.settings.sip_attach and (active or playing):
             await self._send(OutputAudioBufferClear())
         return self._last_cut.audio_end_ms if self._last_cut else None
 
@@ -468,6 +469,8 @@ class RealtimeSession:
         await self.send_dtmf(event.event)
 
     async def _on_output_buffer(self, event: w.OutputBufferEvent) -> None:
+        if event.type == "output_audio_buffer.started":
+            self._audio_started = True  # the voice is now locked (no deltas on a SIP sideband)
         self.tools.on_output_buffer(event.type)
 
     async def _on_speech(self, event: w.SpeechStarted | w.SpeechStopped) -> None:
@@ -493,6 +496,8 @@ class RealtimeSession:
                 conn = await self._connector()
             except ConnectionLost as exc:
                 log.info("realtime_reconnect_failed", attempt=attempt, error=str(exc))
+                if exc.final:
+                    return False
                 continue
             await self._adopt(conn, attempt)
             return True
@@ -509,9 +514,12 @@ class RealtimeSession:
         replayed = 0
         if not self.settings.sip_attach:
             await self._send(SessionUpdate(session=self._full_session()))
-            for item in self.history.replay_items():
-                await self._send(ItemCreate(item=item))
-                replayed += 1
+            for old in self.history.items:
+                payload = replay_item(old)
+                if payload is not None:
+                    # same id: the new session's item events update, not duplicate, our history
+                    await self._send(ItemCreate(item={**payload, "id": old.item_id}))
+                    replayed += 1
         items = self.history.items
         if items and items[-1].role in ("user", "tool"):
             await self.request_response()

@@ -54,7 +54,16 @@ def reference_issues(data: Any) -> list[Issue]:
     for index, agent in _items(data, "agents"):
         issues += _agent_refs(index, agent, agents, set(tools) | BUILTIN_TOOLS, targets)
     issues += _route_refs(data, agents)
+    issues += _fallback_ref(data, targets)
     return issues
+
+
+def _fallback_ref(data: Any, targets: set[str]) -> list[Issue]:
+    phone = data.get("phone") if isinstance(data, dict) else None
+    target = phone.get("fallback_transfer") if isinstance(phone, dict) else None
+    if isinstance(target, str) and target not in targets:
+        return [(("phone", "fallback_transfer"), _unknown("transfer target", target, targets))]
+    return []
 
 
 def _transfer_targets(data: Any) -> set[str]:

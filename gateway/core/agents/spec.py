@@ -206,6 +206,18 @@ class PhoneSettings(_Strict):
     duration_warning: Prompt = "We're nearly out of time on this call."
     no_input: NoInputSettings = NoInputSettings()
     transfer_targets: dict[Name, SipUri] = Field(default_factory=dict)
+    model_unavailable: Literal["announce", "reject"] = "announce"
+    """The model cannot be reached when a call arrives: ``announce`` answers and plays the
+    fallback prompt, then transfers to ``fallback_transfer`` or hangs up; ``reject`` refuses
+    the call with 503 + Retry-After (lets the carrier route elsewhere)."""
+    fallback_transfer: Name | None = None
+    """Transfer target for callers the model cannot serve (model down, or gone mid-call)."""
+    filler_after_s: float = Field(default=2.0, gt=0, le=10)
+    """A caller waiting this long without agent audio hears the filler prompt."""
+    prompts: dict[Literal["fallback", "fallback_transfer", "filler"], str] = Field(
+        default_factory=dict
+    )
+    """WAV files replacing the bundled prompts."""
     guarded_playout: bool = True
     """Play the agent's audio only once its transcript passed the fast output guardrails."""
     guarded_max_hold_ms: int = Field(default=300, ge=20, le=5000)
