@@ -17,7 +17,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 
@@ -28,6 +27,7 @@ from gateway.adapters.sip.stack import SipSettings, SipStack
 from gateway.app.agents import AgentGraph, build_agent_graph
 from gateway.app.call import CallHandler, CallServices
 from gateway.app.config import load_graph_file
+from gateway.app.recent_calls import calls_response
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallRecord
 from gateway.observability.cdr import CdrWriter
@@ -103,8 +103,13 @@ class Gateway:
     # ------------------------------------------------------------------------------- running
 
     async def start(self) -> None:
-        await self.sip.start()
+        """Bind HTTP, then start SIP; if either fails nothing is left listening."""
         await self.http.start()
+        try:
+            await self.sip.start()
+        except BaseException:
+            await self.http.stop()
+            raise
         self.started = True
         log.info(
             "gateway_started",
@@ -208,17 +213,4 @@ class Gateway:
 
     async def _calls(self, request: Request) -> Response:
         """Recent finished calls (CDRs with their transcripts); ``?sip_call_id=`` filters."""
-        wanted = parse_qs(request.query).get("sip_call_id", [None])[0]
-        records = [
-            {**r, "transcript": _read_lines(r.get("transcript_file"))}
-            for r in self.recent
-            if wanted in (None, r.get("sip_call_id"))
-        ]
-        return Response(200, json.dumps(records).encode(), "application/json")
-
-
-def _read_lines(path: object) -> list[str]:
-    try:
-        return Path(str(path)).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
+        return calls_response(self.recent, request.query)

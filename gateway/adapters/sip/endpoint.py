@@ -23,6 +23,7 @@ thread blocked in pjsua2 never holds the GIL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -136,7 +137,7 @@ class PjsuaThread:
         self.codecs: list[str] = []
         self._stopping = threading.Event()
         self._ready = threading.Event()
-        self._failure: BaseException | None = None
+        self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="pjsua-poll", daemon=True)
         self._commands: ThreadPoolExecutor | None = None
         self._clock_users = 0
@@ -144,6 +145,7 @@ class PjsuaThread:
         self._destroy_flags = 0
         self._retired: list[tuple[float, tuple[Any, ...]]] = []
         self._retired_lock = threading.Lock()
+        self._partial: Any = None
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -156,8 +158,10 @@ class PjsuaThread:
         C++ destructor then calls pjlib (on an unregistered thread pjlib aborts the process).
         """
         self._thread.start()
-        if not self._ready.wait(timeout) or self._failure is not None:
-            raise EndpointError(f"pjsua2 endpoint did not start: {self._failure!r}")
+        if not self._ready.wait(timeout):
+            raise EndpointError("pjsua2 endpoint did not start in time")
+        if self._failure is not None:
+            raise EndpointError(f"SIP endpoint did not start: {self._failure}")
         if not self.endpoint.libIsThreadRegistered():
             self.endpoint.libRegisterThread(threading.current_thread().name)
         self._commands = ThreadPoolExecutor(
@@ -198,7 +202,8 @@ class PjsuaThread:
         try:
             self._create()
         except BaseException as exc:  # reported to start() by _failure
-            self._failure = exc
+            self._failure = _describe(exc, self.settings)
+            self._abandon()
             self._ready.set()
             return
         self._ready.set()
@@ -209,8 +214,17 @@ class PjsuaThread:
                 self._bury(time.monotonic() - RETIRE_AFTER_S)
         self._destroy()
 
+    def _abandon(self) -> None:
+        """After a failed start: destroy what was created, here on the thread that created it
+        (pjlib aborts the process if a pjsua2 destructor runs on an unregistered thread)."""
+        ep, self._partial = self._partial, None
+        if ep is not None:
+            with contextlib.suppress(pj.Error):
+                ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
+            del ep
+
     def _create(self) -> None:
-        ep = pj.Endpoint()
+        ep = self._partial = pj.Endpoint()
         ep.libCreate()
         ep.libInit(endpoint_config(self.settings))
         tcfg = pj.TransportConfig()
@@ -228,7 +242,7 @@ class PjsuaThread:
         ep.libStart()
         ep.audDevManager().setNoDev()
         self.codecs = set_codec_priorities(ep, self.settings.codecs)
-        self.endpoint = ep
+        self.endpoint, self._partial = ep, None
 
     def _tls(self) -> Any:
         cfg = pj.TransportConfig()
@@ -318,3 +332,13 @@ class PjsuaThread:
         self._clock_users -= 1
         if self._clock_users == 0:
             self.endpoint.audDevManager().setNoDev()
+
+
+def _describe(exc: BaseException, settings: EndpointSettings) -> str:
+    """A short statement of why the endpoint failed (pj.Error carries a status text)."""
+    if isinstance(exc, pj.Error):
+        reason = str(getattr(exc, "reason", "") or exc.info())
+        if "in use" in reason.lower() or "EADDRINUSE" in reason:
+            return f"SIP port {settings.host}:{settings.port} is already in use ({reason})"
+        return reason
+    return f"{type(exc).__name__}: {exc}"
