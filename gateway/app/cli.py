@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from gateway import __version__
 from gateway.app.cli_call import add_call_command
+from gateway.app.cli_openai_sip import add_openai_sip_command
 from gateway.app.cli_serve import add_serve_command
 from gateway.app.config import load_graph_file
 from gateway.app.demo import add_demo_command
@@ -33,7 +35,11 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="log rendering (default: console on a TTY, JSON lines otherwise)",
     )
-    parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("VOICEGW_LOG_LEVEL", "info"),
+        help="debug, info, warning, error [VOICEGW_LOG_LEVEL]",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate agent-graph files and print each graph")
@@ -45,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_cmd_check)
     add_serve_command(commands)
+    add_openai_sip_command(commands)
     add_call_command(commands)
     add_demo_command(commands)
     add_emulator_command(commands)
