@@ -48,6 +48,7 @@ demo: setup
 	$(BIN)/voicegw demo
 
 bench: venv
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python bench/audio.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/media.py

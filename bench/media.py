@@ -128,7 +128,7 @@ def _cpu_ns(pid: int) -> int:
 
 class Probe:
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - our own probe module, fixed arguments
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.adapters.sip.probe", *args],
             cwd=REPO,
             stdout=subprocess.PIPE,

@@ -151,7 +151,7 @@ def main() -> int:
     print(f"events/s on one core (parse + protocol, 80% audio deltas):       {rate:9.0f}")
     print(f"json.loads of one audio delta (stdlib):                          {json_us:7.2f} µs")
     try:
-        import orjson  # noqa: PLC0415  (optional comparison only)
+        import orjson
     except ImportError:
         print("orjson not installed: no faster codec compared (stdlib json is the codec used)")
     else:

@@ -1,0 +1,240 @@
+"""CPU per call-second: voicegw's runtime vs the openai-agents RealtimeSession, same calls.
+
+N simulated calls talk to the emulator (a separate process) for D seconds each: the caller
+streams 20 ms μ-law frames in real time (a 1 s burst of speech-like tone every 6 s, silence
+otherwise); the emulator's VAD hears the bursts and the model answers with several seconds of
+audio, generated faster than real time. Each implementation runs in its own process and must
+deliver the answer audio to a 20 ms playout clock (as a phone line would), so both do the same
+work; we read the process's CPU time with ``resource.getrusage``.
+
+Needs the optional ``openai-agents`` package: ``pip install -e '.[bench]'``.
+Run: ``.venv/bin/python bench/compare_sdk.py [--calls 10] [--seconds 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import resource
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.core.audio import pcm16_to_ulaw
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = """
+caller_transcripts: []
+fallback: "Thanks for that. Here is a fairly long answer, so that there is plenty of audio to
+  stream back to the caller on every turn of this simulated phone call, just like a real
+  assistant would give when it explains something step by step."
+"""
+BURST = pcm16_to_ulaw(
+    struct.pack(
+        "<8000h", *(int(9000 * math.sin(2 * math.pi * 300 * i / 8000)) for i in range(8000))
+    )
+)
+SILENCE = b"\xff" * 160
+
+
+def caller_frame(n: int) -> bytes:
+    """Frame ``n`` of the caller's side: 1 s of tone every 6 s (a turn), else silence."""
+    position = n % 300
+    return BURST[position * 160 : position * 160 + 160] if position < 50 else SILENCE
+
+
+class Clock(threading.Thread):
+    """A phone line's playout clock: every 20 ms take 160 bytes from each call's buffer."""
+
+    def __init__(self, buffers: list[bytearray], lock: threading.Lock) -> None:
+        super().__init__(daemon=True)
+        self.buffers, self.lock, self.stop = buffers, lock, threading.Event()
+        self.played = 0
+
+    def run(self) -> None:
+        start, tick = time.monotonic(), 0
+        while not self.stop.is_set():
+            tick += 1
+            time.sleep(max(0.0, start + tick * 0.02 - time.monotonic()))
+            with self.lock:
+                for buf in self.buffers:
+                    if buf:
+                        del buf[:160]
+                        self.played += 1
+
+
+async def _pace(seconds: float, sends: list[Any]) -> None:
+    """One shared 20 ms ticker feeds every call (as the gateway's media ticker does), so the
+    harness costs the same small amount for both implementations."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n in range(int(seconds * 50)):
+        await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
+        frame = caller_frame(n)
+        for send in sends:
+            await send(frame)
+
+
+async def run_voicegw(url: str, calls: int, seconds: float) -> dict[str, Any]:
+    from gateway.adapters.realtime_ws import RealtimeEndpoint, connector
+    from gateway.adapters.sip.media import PlayoutRing
+    from gateway.app.media_bridge import PlayoutFeeder
+    from gateway.core.agents.agent import CallContext, RealtimeAgent
+    from gateway.core.audio import AudioCodec
+    from gateway.runtime.session import RealtimeSession
+
+    rings = [PlayoutRing() for _ in range(calls)]
+    stop = threading.Event()
+
+    def clock() -> None:
+        start, tick = time.monotonic(), 0
+        while not stop.is_set():
+            tick += 1
+            time.sleep(max(0.0, start + tick * 0.02 - time.monotonic()))
+            for ring in rings:
+                ring.next_frame()
+
+    thread = threading.Thread(target=clock, daemon=True)
+    thread.start()
+    endpoint = RealtimeEndpoint(base_url=url, model="gpt-realtime", api_key="bench")
+    agent = RealtimeAgent(name="desk", instructions="Desk.")
+    sessions = [
+        RealtimeSession(
+            agent,
+            CallContext(call_id=f"c{n}"),
+            connector(endpoint),
+            playout=PlayoutFeeder(rings[n], AudioCodec.PCMU),
+        )
+        for n in range(calls)
+    ]
+    async with asyncio.TaskGroup() as tg:
+        for session in sessions:
+            tg.create_task(session.run())
+        await asyncio.gather(*(s.wait_ready() for s in sessions))
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        await _pace(seconds, [s.send_audio for s in sessions])
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        for session in sessions:
+            await session.close()
+    stop.set()
+    played = sum(r.counters().played for r in rings)
+    return _result(before, after, calls, seconds, played)
+
+
+async def run_sdk(url: str, calls: int, seconds: float) -> dict[str, Any]:
+    from agents.realtime import RealtimeAgent, RealtimeRunner
+
+    buffers = [bytearray() for _ in range(calls)]
+    lock = threading.Lock()
+    clock = Clock(buffers, lock)
+    clock.start()
+    agent = RealtimeAgent(name="desk", instructions="Desk.")
+    settings = {
+        "model_name": "gpt-realtime",
+        "input_audio_format": "g711_ulaw",
+        "output_audio_format": "g711_ulaw",
+        "turn_detection": {"type": "server_vad", "interrupt_response": True},
+    }
+
+    sessions: list[Any] = []
+    readers: list[asyncio.Task[None]] = []
+
+    async def consume(n: int, session: Any) -> None:
+        async for event in session:
+            if event.type == "audio":
+                with lock:
+                    buffers[n] += event.audio.data
+            elif event.type == "audio_interrupted":
+                with lock:
+                    buffers[n].clear()
+
+    for n in range(calls):
+        # one runner per call: a runner owns one model connection
+        runner = RealtimeRunner(agent, config={"model_settings": settings})  # type: ignore[typeddict-item]
+        session = await runner.run(
+            model_config={"url": f"{url}?model=gpt-realtime", "api_key": "bench"}
+        )
+        await session.__aenter__()
+        sessions.append(session)
+        readers.append(asyncio.create_task(consume(n, session)))
+    await asyncio.sleep(1.0)  # let every session configure
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    await _pace(seconds, [s.send_audio for s in sessions])
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    for reader in readers:
+        reader.cancel()
+    for session in sessions:
+        await session.close()
+    clock.stop.set()
+    return _result(before, after, calls, seconds, clock.played)
+
+
+def _result(before: Any, after: Any, calls: int, seconds: float, played: int) -> dict[str, Any]:
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"cpu_s": cpu, "call_seconds": calls * seconds, "frames_played": played}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--worker", choices=("voicegw", "sdk"))
+    parser.add_argument("--url")
+    args = parser.parse_args()
+    if args.worker:
+        from gateway.observability.logging import configure_logging
+
+        configure_logging("json", level="warning")
+        run = run_voicegw if args.worker == "voicegw" else run_sdk
+        print(json.dumps(asyncio.run(run(args.url, args.calls, args.seconds))))
+        return 0
+    port = _free_port()
+    scenario = ROOT / "var" / "bench-compare-scenario.yaml"
+    scenario.parent.mkdir(exist_ok=True)
+    scenario.write_text(SCENARIO)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "gateway.app.cli", "--log-level", "warning", "emulator",
+         "--port", str(port), "--scenario", str(scenario)],
+        cwd=ROOT,
+    )  # fmt: skip
+    url = f"ws://127.0.0.1:{port}/v1/realtime"
+    try:
+        time.sleep(2.0)
+        results = {}
+        for worker in ("voicegw", "sdk"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", worker, "--url", url,
+                 "--calls", str(args.calls), "--seconds", str(args.seconds)],
+                capture_output=True, text=True, check=True, cwd=ROOT,
+            )  # fmt: skip
+            results[worker] = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
+    print(f"{args.calls} concurrent calls x {args.seconds:g} s against the emulator")
+    for name, r in results.items():
+        pct = 100 * r["cpu_s"] / r["call_seconds"]
+        print(
+            f"  {name:<8} CPU {r['cpu_s']:.2f} s = {pct:.2f} % of a core per call "
+            f"({r['frames_played']} frames played)"
+        )
+    ratio = results["sdk"]["cpu_s"] / results["voicegw"]["cpu_s"]
+    print(f"openai-agents uses {ratio:.1f}x the CPU of voicegw per call (target >= 3x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
