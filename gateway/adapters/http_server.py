@@ -1,16 +1,19 @@
 """A small asyncio HTTP/1.1 server on h11, for health, metrics and webhook endpoints.
 
 Routes map ``(method, path)`` to an async handler taking a :class:`Request` and returning a
-:class:`Response`. Bodies over ``max_body`` bytes get 413 without being read further; malformed
-requests get 400; unknown paths 404; a wrong method 405; a handler that raises 500 (logged).
+:class:`Response`. A path segment written ``{name}`` matches any one segment, given to the
+handler in :attr:`Request.params` (``/v1/realtime/calls/{call_id}/accept``). Bodies over
+``max_body`` bytes get 413 without being read further; malformed requests get 400; unknown paths
+404; a wrong method 405; a handler that raises 500 (logged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import h11
@@ -32,6 +35,8 @@ class Request:
     """Lower-case header names; repeated headers joined with ', '."""
     body: bytes
     peer: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Values of the route's ``{name}`` path segments."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,20 @@ class _TooLarge(Exception):
     pass
 
 
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _pattern(path: str) -> re.Pattern[str] | None:
+    """A regex for a route path with ``{name}`` segments (None for a plain path)."""
+    if _PARAM.search(path) is None:
+        return None
+    parts = _PARAM.split(path)
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
+    )
+    return re.compile(regex)
+
+
 class HttpServer:
     """Serves ``routes`` on ``host:port`` (port 0 picks a free one; see :attr:`port`)."""
 
@@ -66,6 +85,11 @@ class HttpServer:
     ) -> None:
         self._routes = dict(routes)
         self._paths = {path for _, path in routes}
+        self._patterns = [
+            (method, pattern, route)
+            for (method, path), route in routes.items()
+            if (pattern := _pattern(path)) is not None
+        ]
         self._host, self._port = host, port
         self._max_body = max_body
         self._server: asyncio.Server | None = None
@@ -157,10 +181,25 @@ class HttpServer:
             elif isinstance(event, h11.ConnectionClosed):
                 return None, b""
 
-    async def _dispatch(self, request: Request) -> Response:
+    def _match(self, request: Request) -> tuple[Route | None, Request, bool]:
+        """The route for ``request`` (with its path params), and whether the path is known."""
         route = self._routes.get((request.method, request.path))
+        if route is not None:
+            return route, request, True
+        known = request.path in self._paths
+        for method, pattern, candidate in self._patterns:
+            found = pattern.fullmatch(request.path)
+            if found is None:
+                continue
+            known = True
+            if method == request.method:
+                return candidate, replace(request, params=found.groupdict()), True
+        return None, request, known
+
+    async def _dispatch(self, request: Request) -> Response:
+        route, request, known = self._match(request)
         if route is None:
-            status = 405 if request.path in self._paths else 404
+            status = 405 if known else 404
             return Response.text(status, "method not allowed\n" if status == 405 else "not found\n")
         try:
             return await route(request)

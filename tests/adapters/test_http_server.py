@@ -72,3 +72,29 @@ async def test_keep_alive_serves_several_requests() -> None:
             assert await reader.readexactly(3) == body
         writer.close()
         await writer.wait_closed()
+
+
+async def _call_action(request: Request) -> Response:
+    return Response.text(200, f"{request.params['call_id']}:{request.params['action']}")
+
+
+async def test_path_parameters_match_one_segment() -> None:
+    """``{name}`` segments match one path segment each and reach the handler as params; a
+    matching path with the wrong method is 405, a longer path 404."""
+    routes = {("POST", "/v1/realtime/calls/{call_id}/{action}"): _call_action}
+    async with HttpServer(routes) as server:
+        ok = await _exchange(
+            server.port,
+            b"POST /v1/realtime/calls/rtc_1/accept HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 0\r\n\r\n",
+        )
+        assert ok.startswith(b"HTTP/1.1 200 ") and ok.endswith(b"rtc_1:accept")
+        wrong = await _exchange(
+            server.port, b"GET /v1/realtime/calls/rtc_1/accept HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        assert wrong.startswith(b"HTTP/1.1 405 ")
+        deeper = await _exchange(
+            server.port,
+            b"POST /v1/realtime/calls/a/b/c HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        )
+        assert deeper.startswith(b"HTTP/1.1 404 ")
