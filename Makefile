@@ -52,6 +52,7 @@ bench: venv
 	$(BIN)/python bench/audio.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/media.py
+	$(BIN)/python bench/gateway_cpu.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

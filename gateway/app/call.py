@@ -287,20 +287,15 @@ class CallHandler:
             elif event.kind == "dtmf":
                 await self.session.send_dtmf(event.value)
             elif event.kind in ("hangup", "cancelled"):
-                if event.kind == "cancelled":
-                    self._note_final_status(event.value)
+                if event.kind == "cancelled" and event.value.startswith("487 "):
+                    # the caller's CANCEL: pjsua answered the INVITE 487 itself; record it
+                    self.record.sip_codes.append(487)
                 self._caller_gone.set()
                 if self._ready.is_set() and self.record.sip_codes[-1:] == [200]:
                     await self._end(self.record.outcome or "caller_hangup", hangup=False)
                     if self.machine.can(CallEvent.CALLER_HANGUP):
                         self.machine.apply(CallEvent.CALLER_HANGUP)
                 return
-
-    def _note_final_status(self, detail: str) -> None:
-        """Keep in the CDR the final response pjsua sent itself (487 after a CANCEL)."""
-        code = detail.split(" ", 1)[0]
-        if code.isdigit() and int(code) >= 300:
-            self.record.sip_codes.append(int(code))
 
     # ---------------------------------------------------------------------------------- media
 

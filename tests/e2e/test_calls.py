@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tool
-from tests.e2e.harness import Stack, free_port, stack
+from tests.e2e.harness import Stack, stack
 
 pytestmark = pytest.mark.system
 
@@ -139,23 +139,21 @@ def test_dtmf_reaches_the_agent(calls: Stack) -> None:
 
 
 def test_blind_transfer_to_a_sipp_queue_reports_the_notify_outcome(calls: Stack) -> None:
-    """transfer_call: REFER to the caller, who calls the SIPp UAS; NOTIFY 200 ends our leg."""
-    sipp = require_tool("sipp")
-    port = free_port()
-    from tests.e2e.harness import start
-
-    uas = start(
-        "sipp-uas",
-        [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", "1", "-nostdin"],
-        calls.workdir,
-    )
-    calls.procs.append(uas)
+    """transfer_call: REFER to the caller, who calls the SIPp queue (uas_queue.xml); NOTIFY 200
+    ends our leg, and the queue keeps the transferred call until the caller's BYE."""
+    queue = calls.start_sipp("sipp-queue", "uas_queue.xml", "-m", "1", to_gateway=False)
     calls.start_emulator(_scenario("Can I speak to a person?"))
-    calls.start_gateway(_graph(port))
+    calls.start_gateway(_graph(queue.port))
     summary = calls.call("--say", "Can I speak to a person?", "--duration", "30")
-    assert summary["transferred_to"] == f"sip:reception@127.0.0.1:{port}"
+    assert summary["transferred_to"] == f"sip:reception@127.0.0.1:{queue.port}"
     assert summary["transfer_status"] == 200
     (cdr,) = calls.wait_cdrs(1)
     assert cdr["outcome"] == "transferred"
     assert cdr["transfer"]["ok"] and cdr["transfer"]["status"] == 200
     assert "assistant: Putting you through to reception now." in summary["transcript"]
+    assert queue.wait(10) == 0 and queue.stat("SuccessfulCall(C)") == 1
+    assert any(line.startswith("queue answered ") for line in queue.logs())
+    assert [m.splitlines()[0] for m in queue.sip_messages()][-2:] == [
+        f"BYE sip:queue@127.0.0.1:{queue.port};transport=UDP SIP/2.0",
+        "SIP/2.0 200 OK",
+    ]

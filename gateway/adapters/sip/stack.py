@@ -83,7 +83,7 @@ class SipStack:
         self.calls: dict[int, _Call] = {}
         """Call objects by key; touched only on pjsua threads."""
         self.legs: dict[int, SipLeg] = {}
-        self._media: dict[int, tuple[CallMediaPort, int]] = {}
+        self._media: dict[int, CallMediaPort] = {}
         self._transfers: dict[int, asyncio.Future[TransferOutcome]] = {}
         self._consults: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Future[object]] = set()
@@ -147,7 +147,7 @@ class SipStack:
         return cfg
 
     def _drop_all(self) -> None:
-        for port, _slot in self._media.values():
+        for port in self._media.values():
             port.disconnect()
         self._media.clear()
         self.calls.clear()
@@ -269,10 +269,10 @@ class SipStack:
 
     def _drop(self, key: int) -> None:
         """Command thread: detach media and let go of the call object."""
-        media = self._media.pop(key, None)
-        if media is not None:
-            media[0].disconnect()
-            self.pjsua.retire(media[0])
+        port = self._media.pop(key, None)
+        if port is not None:
+            port.disconnect()
+            self.pjsua.retire(port)
             self.pjsua.release_clock()
         call = self.calls.pop(key, None)
         if call is not None:
@@ -294,21 +294,22 @@ class SipStack:
         if found is None or self._access is None:
             return False
         audio, _index = found
-        slot = audio.getPortId()
         current = self._media.get(leg.key)
         if current is not None:
-            if current[1] == slot:
-                return False
-            current[0].disconnect()  # a re-INVITE gave the call a new stream
-            current[0].connect(audio)
-            self._media[leg.key] = (current[0], slot)
+            # A re-INVITE (hold, unhold, codec change) may have replaced the call's stream, and
+            # pjsua reuses conference slots: after hold and unhold the new stream often has the
+            # old slot number but none of its connections (measured: slot 1, 3 on hold, 1 again
+            # on unhold, then silence both ways). So reconnect on every media update, without
+            # comparing slots; connecting an existing connection again is harmless.
+            current.disconnect()
+            current.connect(audio)
             return False
         self.pjsua.acquire_clock()
         port = self.pjsua.track(
             CallMediaPort.create(f"call{leg.key}", leg.uplink, leg.playout, self._access)
         )
         port.connect(audio)
-        self._media[leg.key] = (port, slot)
+        self._media[leg.key] = port
         return True
 
     def on_dtmf(self, key: int, digit: str) -> None:
