@@ -22,7 +22,7 @@ import structlog
 from gateway.adapters.sip.media import FRAME_BYTES
 from gateway.app.agents import AgentGraph
 from gateway.app.call_records import record_session_event
-from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
+from gateway.app.media_bridge import PlayoutFeeder, UplinkTicker, pump_uplink
 from gateway.app.phone import LegEvent, PhoneLeg
 from gateway.app.prompts import PromptName, prompt_pcm
 from gateway.core.agents.agent import CallContext
@@ -50,6 +50,8 @@ class CallServices:
     cdr: CdrWriter
     setup_timeout_s: float = 8.0
     retry_after_s: int = 30
+    uplink: UplinkTicker | None = None
+    """The process's shared uplink ticker (None: each call runs its own 20 ms pump)."""
     min_ring_s: float = 0.0
     """Let the phone ring at least this long before answering (0: answer when ready)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -300,7 +302,15 @@ class CallHandler:
     # ---------------------------------------------------------------------------------- media
 
     async def _pump(self) -> None:
-        await pump_uplink(self.leg.uplink, self._codec, self.session.send_audio)
+        ticker = self.services.uplink
+        if ticker is None:
+            await pump_uplink(self.leg.uplink, self._codec, self.session.send_audio)
+            return
+        handle = ticker.add(self.leg.uplink, self._codec, self.session.send_audio)
+        try:
+            await asyncio.Event().wait()  # until the call's task group cancels us
+        finally:
+            ticker.remove(handle)
 
     async def _watch(self) -> None:
         """First agent audio, no-input reprompt and hang-up, maximum duration."""

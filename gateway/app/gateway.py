@@ -27,6 +27,7 @@ from gateway.adapters.sip.stack import SipSettings, SipStack
 from gateway.app.agents import AgentGraph, build_agent_graph
 from gateway.app.call import CallHandler, CallServices
 from gateway.app.config import load_graph_file
+from gateway.app.media_bridge import UplinkTicker
 from gateway.app.recent_calls import calls_response
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallRecord
@@ -65,6 +66,7 @@ class Gateway:
         self.settings = settings
         self.graph: AgentGraph = build_agent_graph(load_graph_file(settings.config).spec)
         self.cdr = CdrWriter(settings.cdr_dir)
+        self.uplink = UplinkTicker()
         self.services = CallServices(
             graph=self.graph,
             connector=self._connector,
@@ -72,6 +74,7 @@ class Gateway:
             setup_timeout_s=settings.setup_timeout_s,
             retry_after_s=settings.retry_after_s,
             min_ring_s=settings.min_ring_s,
+            uplink=self.uplink,
         )
         self.sip = SipStack(settings.sip, self._on_call)
         self.http = HttpServer(
@@ -142,6 +145,7 @@ class Gateway:
             await handler.end_politely()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wait_idle(), 20)
+        await self.uplink.stop()
         await self.http.stop()
         await self.sip.stop()
         log.info("gateway_stopped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from gateway.adapters.sip.media import SILENCE, PlayoutRing, UplinkQueue
 from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
@@ -95,3 +96,33 @@ async def test_uplink_pump_sends_one_encoded_append_per_tick() -> None:
     await asyncio.sleep(0.05)
     task.cancel()
     assert sent == [b"\xff" * 480]
+
+
+async def test_one_ticker_forwards_every_calls_uplink() -> None:
+    """Two calls share one ticker: each call's frames go out encoded through its own send;
+    a call that left gets nothing more and the ticker stops when empty."""
+    from gateway.app.media_bridge import UplinkTicker
+
+    ticker = UplinkTicker(frame_ms=10)
+    queues = [UplinkQueue(), UplinkQueue()]
+    sent: list[list[bytes]] = [[], []]
+
+    def sender(n: int) -> Any:
+        async def send(data: bytes) -> None:
+            sent[n].append(data)
+
+        return send
+
+    handles = [ticker.add(q, AudioCodec.PCMU, sender(n)) for n, q in enumerate(queues)]
+    queues[0].put(bytes(320))
+    queues[1].put(bytes(320))
+    await asyncio.sleep(0.05)
+    assert sent == [[b"\xff" * 160], [b"\xff" * 160]]
+    ticker.remove(handles[0])
+    queues[0].put(bytes(320))
+    await asyncio.sleep(0.05)
+    assert len(sent[0]) == 1
+    ticker.remove(handles[1])
+    await asyncio.sleep(0.05)
+    assert ticker.calls == 0
+    await ticker.stop()
