@@ -21,7 +21,7 @@ import structlog
 
 from gateway.adapters.sip.media import FRAME_BYTES
 from gateway.app.agents import AgentGraph
-from gateway.app.call_records import record_session_event
+from gateway.app.call_events import note_session_event
 from gateway.app.media_bridge import PlayoutFeeder, UplinkTicker, pump_uplink
 from gateway.app.phone import LegEvent, PhoneLeg
 from gateway.app.prompts import PromptName, prompt_pcm
@@ -243,7 +243,7 @@ class CallHandler:
             ready.cancel()
 
     async def _on_session_event(self, event: ev.SessionEvent) -> None:
-        record_session_event(self.record, event)
+        note_session_event(self.record, event)
         if isinstance(event, ev.EndCallRequested):
             await self._end("completed", hangup=True)
         elif isinstance(event, ev.TransferRequested):

@@ -39,3 +39,5 @@ def note_session_event(record: CallRecord, event: ev.SessionEvent) -> None:
         record.count("dtmf_digits", len(event.digits))
     elif isinstance(event, ev.ErrorOccurred) and event.fatal:
         record.errors.append(f"realtime {event.code}: {event.message}")
+    elif isinstance(event, ev.SessionFailed):
+        record.errors.append(event.reason)
