@@ -1,10 +1,16 @@
-"""``voicegw demo``: a real phone call, end to end, with no account and no network.
+"""``voicegw demo``: a real spoken phone call, end to end, with no account and no network.
 
-Starts the offline Realtime emulator and the gateway on loopback (separate processes: one
-pjsua2 endpoint each), then places a call with the test caller speaking espeak-ng lines to the
-front-desk graph: greeting -> a question -> a tool call -> the answer -> goodbye -> the agent
-hangs up. Prints both sides' transcript and the timings, and exits 0 only if the call went the
-whole way.
+Starts the offline Realtime emulator (pocketsphinx ears, espeak-ng voice, the call centre's
+rule brain) and the gateway on loopback, as separate processes (one pjsua2 endpoint each),
+then places a call with the test caller speaking espeak-ng lines to the call-centre graph:
+greeting -> "I need help with my bill" -> handoff from triage to billing -> the account
+number -> the get_balance tool -> the answer -> goodbye -> the agent hangs up. The caller
+records what it hears; the demo prints both sides (what the emulator recognised the caller
+saying, and what pocketsphinx hears in the caller's recording of the agent) and the timings,
+and exits 0 only if the whole pipeline worked (see demo_report.py).
+
+``--listen`` starts the same two processes and prints a SIP URI for a softphone on this
+machine instead, then shows what the emulator hears and says until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -20,27 +26,47 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_demo_command"]
+__all__ = ["GRAPH", "LINES", "SCENARIO", "add_demo_command"]
 
 ROOT = Path(__file__).resolve().parents[2]
-GRAPH = ROOT / "agents_config" / "front_desk.yaml"
-SCENARIO = ROOT / "agents_config" / "front_desk.scenario.yaml"
-LINES = ("What are your opening hours on Monday?", "Great, thank you. Goodbye.")
+GRAPH = ROOT / "agents_config" / "call_center.yaml"
+SCENARIO = ROOT / "agents_config" / "call_center.scenario.yaml"
+LINES = (
+    "I need help with my bill.",
+    "My account number is one zero zero one.",
+    "That's all, thank you. Goodbye.",
+)
+"""What the test caller says, in turn (espeak-ng, en-us)."""
+LISTEN_SIP_PORT = 5080  # a softphone on the same machine usually takes 5060 itself
 
 
 def add_demo_command(commands: Any) -> None:
     cmd = commands.add_parser(
         "demo",
-        help="place a real call through the gateway to the offline emulator",
-        description="Emulator + gateway on loopback, a spoken test call, transcript and timings.",
+        help="a real spoken call through the gateway to the offline emulator",
+        description="Emulator + gateway on loopback, a spoken test call, transcripts, timings.",
     )
-    cmd.add_argument("--workdir", default="var/demo", help="logs and call records go here")
+    cmd.add_argument("--workdir", default="var/demo", help="logs, recording and records go here")
     cmd.add_argument("--graph", default=str(GRAPH))
     cmd.add_argument("--scenario", default=str(SCENARIO))
+    cmd.add_argument(
+        "--listen", action="store_true", help="wait for calls from a softphone (until Ctrl-C)"
+    )
+    cmd.add_argument(
+        "--sip-port", type=int, default=LISTEN_SIP_PORT, help="the gateway's port with --listen"
+    )
     cmd.set_defaults(handler=run_demo)
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    emulator: int
+    sip: int
+    http: int
 
 
 def _free_port() -> int:
@@ -91,33 +117,48 @@ def _ready(http_port: int) -> bool:
         return False
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    work = Path(args.workdir).resolve()
-    (work / "cdr").mkdir(parents=True, exist_ok=True)
-    emu_port, sip_port, http_port = _free_port(), _free_port(), _free_port()
-    print("voicegw demo: a phone call to the front-desk agent, all offline")
-    emulator = [*_voicegw(), "emulator", "--port", str(emu_port), "--scenario", args.scenario]
+@contextlib.contextmanager
+def _stack(args: argparse.Namespace, work: Path, ports: Ports) -> Iterator[bool]:
+    """The emulator and the gateway running; yields whether both came up."""
+    emulator = [*_voicegw(), "emulator", "--port", str(ports.emulator), "--scenario", args.scenario]
     gateway = [
         *_voicegw(), "serve", "--config", args.graph,
-        "--sip-host", "127.0.0.1", "--sip-port", str(sip_port), "--http-port", str(http_port),
-        "--realtime-url", f"ws://127.0.0.1:{emu_port}/v1/realtime",
+        "--sip-host", "127.0.0.1", "--sip-port", str(ports.sip), "--http-port", str(ports.http),
+        "--realtime-url", f"ws://127.0.0.1:{ports.emulator}/v1/realtime",
         "--cdr-dir", str(work / "cdr"),
     ]  # fmt: skip
     with _process(emulator, work / "emulator.log"), _process(gateway, work / "gateway.log"):
-        if not _wait(lambda: _listening(emu_port), 20) or not _wait(lambda: _ready(http_port), 30):
+        up = _wait(lambda: _listening(ports.emulator), 30) and _wait(lambda: _ready(ports.http), 30)
+        if not up:
             print(f"the emulator or the gateway did not start; see {work}/*.log", file=sys.stderr)
+        yield up
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from gateway.app.demo_report import report  # noqa: PLC0415  (loads pocketsphinx)
+
+    work = Path(args.workdir).resolve()
+    (work / "cdr").mkdir(parents=True, exist_ok=True)
+    sip_port = args.sip_port if args.listen else _free_port()
+    ports = Ports(_free_port(), sip_port, _free_port())
+    graph = Path(args.graph).stem.replace("_", "-")
+    print(f"voicegw demo: a spoken phone call to the {graph} agents, all offline")
+    with _stack(args, work, ports) as up:
+        if not up:
             return 1
-        print(f"  emulator  ws://127.0.0.1:{emu_port}/v1/realtime")
-        print(f"  gateway   sip:100@127.0.0.1:{sip_port}  (http://127.0.0.1:{http_port}/readyz)")
+        print(f"  emulator  ws://127.0.0.1:{ports.emulator}/v1/realtime  (pocketsphinx, espeak-ng)")
+        print(f"  gateway   sip:100@127.0.0.1:{ports.sip}  (http://127.0.0.1:{ports.http}/readyz)")
+        if args.listen:
+            return _listen(ports, work)
         print("calling ...", flush=True)
-        summary = _call(sip_port, http_port, work)
-    return _report(summary, work)
+        summary = _call(ports, work)
+    return report(summary, work, Path(args.graph), Path(args.scenario), LINES)
 
 
-def _call(sip_port: int, http_port: int, work: Path) -> dict[str, Any]:
+def _call(ports: Ports, work: Path) -> dict[str, Any]:
     cmd = [
-        *_voicegw(), "call", f"sip:100@127.0.0.1:{sip_port}", "--json",
-        "--gateway-http", f"http://127.0.0.1:{http_port}",
+        *_voicegw(), "call", f"sip:100@127.0.0.1:{ports.sip}", "--json",
+        "--gateway-http", f"http://127.0.0.1:{ports.http}",
         "--record", str(work / "caller-heard.wav"), "--duration", "60",
     ]  # fmt: skip
     for line in LINES:
@@ -131,32 +172,40 @@ def _call(sip_port: int, http_port: int, work: Path) -> dict[str, Any]:
     return dict(json.loads(found[-1])) if found else {}
 
 
-def _report(summary: dict[str, Any], work: Path) -> int:
-    if not summary.get("answered"):
-        print(f"the call was not answered; see {work}/*.log", file=sys.stderr)
-        return 1
-    print("\nTranscript")
-    for line in summary.get("transcript", []):
-        role, _, text = line.partition(": ")
-        print(f"  {'agent ' if role == 'assistant' else 'caller'}  {text}")
-    latencies = ", ".join(f"{ms} ms" for ms in summary.get("turn_latency_ms", [])) or "-"
-    ender = "the agent (end_call)" if summary.get("hangup_by") == "remote" else "the caller"
-    print("\nTimings")
-    print(f"  answered after          {summary.get('ms_to_answer')} ms (180 Ringing, then 200 OK)")
-    print(f"  first agent audio       {summary.get('ms_to_first_audio')} ms after answer")
-    print(f"  response latency        {latencies} (end of caller line -> agent audio)")
-    print(f"  call length             {summary.get('duration_s')} s, ended by {ender}")
-    print(f"\nRecords: {work}/cdr/cdr.jsonl, transcripts in {work}/cdr/transcripts/")
-    transcript = "\n".join(summary.get("transcript", []))
-    ok = "get_hours" in _tools(work) and "Goodbye" in transcript and ender.startswith("the agent")
-    if not ok:
-        print("the call did not go the whole way (tool, goodbye, agent hang-up)", file=sys.stderr)
-    return 0 if ok else 1
+def _listen(ports: Ports, work: Path) -> int:
+    """Wait for softphone calls, echoing what the emulator hears and says, until Ctrl-C."""
+    uri = f"sip:100@127.0.0.1:{ports.sip}"
+    print(f"\nCall {uri} from a softphone on this machine (see README), e.g.")
+    print(f"  baresip -e '/dial {uri}'")
+    print("Say: 'I need help with my bill', 'my account number is one zero zero one', 'goodbye'.")
+    print("Ctrl-C to stop.\n", flush=True)
+    log = work / "emulator.log"
+    position = 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started in background
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on TERM too
+    try:
+        while True:
+            position = _echo_new(log, position)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("\nstopped")
+    return 0
 
 
-def _tools(work: Path) -> list[str]:
-    path = work / "cdr" / "cdr.jsonl"
-    if not path.exists():
-        return []
-    last = json.loads(path.read_text().splitlines()[-1])
-    return [t["tool"] for t in last.get("tools", [])]
+def _echo_new(log: Path, position: int) -> int:
+    with log.open("rb") as source:
+        source.seek(position)
+        chunk = source.read()
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    for raw in complete.splitlines():
+        with contextlib.suppress(ValueError):
+            entry = json.loads(raw)
+            who = {"caller_heard": "caller", "agent_said": "agent "}.get(entry.get("event"))
+            if who is not None:
+                print(f"  {who}  {entry['transcript']}", flush=True)
+            elif entry.get("event") == "session_opened":
+                print("call connected", flush=True)
+            elif entry.get("event") == "first_audio_sent":
+                latency = entry["latency_ms"]
+                print(f"          (answered {latency:.0f} ms after the caller stopped)", flush=True)
+    return position + len(complete)

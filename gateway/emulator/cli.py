@@ -6,13 +6,18 @@ import argparse
 import asyncio
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.emulator.cli_sip import add_sip_front_arguments, front_from_args
 from gateway.emulator.faults import ErrorInjection, Faults
+from gateway.emulator.recognizer import recognizer_for
 from gateway.emulator.response import Pace
 from gateway.emulator.scenario import Scenario, load_scenario
 from gateway.emulator.server import EmulatorServer
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.emulator.sip_front import SipFront
 
 __all__ = ["add_emulator_command", "run_emulator", "server_from_args"]
 
@@ -32,6 +37,13 @@ def add_emulator_command(commands: Any) -> None:
     cmd.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: built-in)")
     cmd.add_argument("--max-session-s", type=float, default=3600.0, help="session cap")
     cmd.add_argument("--seed", type=int, help="make ids reproducible")
+    speech = cmd.add_argument_group("speech (override the scenario's)")
+    speech.add_argument("--voice", choices=("synthetic", "tones", "espeak"), help="how it speaks")
+    speech.add_argument(
+        "--recognizer",
+        choices=("scripted", "pocketsphinx"),
+        help="how it hears: scripted caller_transcripts, or pocketsphinx on the phrases",
+    )
     pace = cmd.add_argument_group("pace (audio is produced faster than real time)")
     pace.add_argument("--chunk-ms", type=int, default=200, help="audio per delta")
     pace.add_argument("--gap-ms", type=int, default=20, help="wait between deltas")
@@ -47,6 +59,7 @@ def add_emulator_command(commands: Any) -> None:
     faults.add_argument("--refuse-status", type=int, help="HTTP status of refusals (503)")
     faults.add_argument("--stall-after-ms", type=int, help="stop audio after N ms per response")
     faults.add_argument("--stall-for-ms", type=int, help="... for this long (default: forever)")
+    add_sip_front_arguments(cmd)
     cmd.set_defaults(handler=run_emulator)
 
 
@@ -54,17 +67,30 @@ def run_emulator(args: argparse.Namespace) -> int:
     """Handler of ``voicegw emulator``: serve until SIGINT or SIGTERM."""
     try:
         server = server_from_args(args)
+        front = front_from_args(args, server)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return EXIT_INVALID
-    asyncio.run(_serve(server))
+    if server.scenario.recognizer == "pocketsphinx":
+        _load_recognizer(server.scenario)
+    asyncio.run(_serve(server, front))
     return EXIT_OK
+
+
+def _load_recognizer(scenario: Scenario) -> None:
+    """Load the model before the first call, and say which phrase words it cannot hear."""
+    recognizer = recognizer_for(scenario)
+    missing = sorted(getattr(recognizer, "missing_words", ()))
+    if missing:
+        print(f"voicegw emulator: not in the dictionary: {', '.join(missing)}", file=sys.stderr)
 
 
 def server_from_args(args: argparse.Namespace) -> EmulatorServer:
     """The server the parsed ``emulator`` arguments describe (flags override the scenario)."""
     scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    speech = {"voice": args.voice, "recognizer": args.recognizer}
+    scenario = scenario.model_copy(update={k: v for k, v in speech.items() if v is not None})
     return EmulatorServer(
         scenario,
         host=args.host,
@@ -93,11 +119,23 @@ def _faults(base: Faults, args: argparse.Namespace) -> Faults:
     return base.model_copy(update=given)
 
 
-async def _serve(server: EmulatorServer) -> None:
+async def _serve(server: EmulatorServer, front: SipFront | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with server:
+        if front is not None:
+            await front.start()
         print(f"voicegw emulator listening on {server.url}", flush=True)
-        await stop.wait()
+        if front is not None:
+            host = front.settings.rest_host
+            project = front.settings.project_id
+            print(
+                f"calls API {front.rest_url}; SIP sip:{project}@{host}:{front.sip_port}", flush=True
+            )
+        try:
+            await stop.wait()
+        finally:
+            if front is not None:
+                await front.stop()

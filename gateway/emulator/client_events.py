@@ -28,7 +28,7 @@ from gateway.emulator.schema import (
     supported_values,
 )
 
-__all__ = ["CLIENT_EVENTS", "parse_client_event"]
+__all__ = ["CLIENT_EVENTS", "SIP_CLIENT_EVENTS", "parse_client_event"]
 
 _TYPE = Str()
 _ITEM_META: dict[str, Spec] = {"id": Str(), "object": Str(("realtime.item",)), "type": _TYPE}
@@ -298,9 +298,14 @@ CLIENT_EVENTS: dict[str, Obj] = {
     "response.create": _event({"response": RESPONSE}),
     "response.cancel": _event({"response_id": Str()}),
 }
+SIP_CLIENT_EVENTS: dict[str, Obj] = {
+    **CLIENT_EVENTS,
+    "output_audio_buffer.clear": _event({}),
+}
+"""A SIP (or WebRTC) session also takes ``output_audio_buffer.clear``: the server plays."""
 
 
-def parse_client_event(text: str | bytes) -> dict[str, Any]:
+def parse_client_event(text: str | bytes, events: dict[str, Obj] = CLIENT_EVENTS) -> dict[str, Any]:
     """Parse one WebSocket message into a validated GA client event dict.
 
     Raises :class:`ClientEventError` (with the client's ``event_id`` as an attribute once it is
@@ -320,7 +325,7 @@ def parse_client_event(text: str | bytes) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise ClientEventError("Invalid event: expected a JSON object.", code="invalid_event")
     try:
-        _check_event(event)
+        _check_event(event, events)
     except ClientEventError as exc:
         event_id = event.get("event_id")
         exc.client_event_id = event_id if isinstance(event_id, str) else None
@@ -328,17 +333,17 @@ def parse_client_event(text: str | bytes) -> dict[str, Any]:
     return event
 
 
-def _check_event(event: dict[str, Any]) -> None:
+def _check_event(event: dict[str, Any], events: dict[str, Obj]) -> None:
     if "type" not in event:
         raise ClientEventError(
             "Missing required parameter: 'type'.", code="missing_required_parameter", param="type"
         )
     check(event["type"], Str(), "type")
-    spec = CLIENT_EVENTS.get(event["type"])
+    spec = events.get(event["type"])
     if spec is None:
         raise ClientEventError(
             f"Invalid value: '{event['type']}'. Supported values are: "
-            f"{supported_values(list(CLIENT_EVENTS))}.",
+            f"{supported_values(list(events))}.",
             code="invalid_value",
             param="type",
         )

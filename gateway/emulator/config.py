@@ -144,6 +144,10 @@ class SessionConfig:
         return parse_codec(self._data["audio"]["input"]["format"])
 
     @property
+    def output_codec(self) -> AudioCodec:
+        return parse_codec(self.output_format)
+
+    @property
     def output_format(self) -> dict[str, Any]:
         return dict(self._data["audio"]["output"]["format"])
 

@@ -15,7 +15,14 @@ from gateway.emulator.conversation import Item
 from gateway.emulator.model import Turn
 from gateway.emulator.response import ResponseSpec
 
-__all__ = ["InputTokens", "RateLimits", "input_tokens", "transcription_usage", "turn_for"]
+__all__ = [
+    "InputTokens",
+    "RateLimits",
+    "input_tokens",
+    "transcription_events",
+    "transcription_usage",
+    "turn_for",
+]
 
 INPUT_AUDIO_TOKENS_PER_S = 10
 
@@ -108,3 +115,18 @@ def transcription_usage(model: str, audio_ms: float, text: str) -> dict[str, Any
         "input_token_details": {"text_tokens": 0, "audio_tokens": audio},
         "output_tokens": output,
     }
+
+
+def transcription_events(
+    item_id: str, text: str, audio_ms: float, model: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """The caller item's transcription as events: a delta per word, then ``completed``."""
+    ids = {"item_id": item_id, "content_index": 0}
+    events = [
+        ("conversation.item.input_audio_transcription.delta", {**ids, "delta": delta})
+        for delta in (w if n == 0 else f" {w}" for n, w in enumerate(text.split()))
+    ]
+    usage = transcription_usage(model, audio_ms, text)
+    completed = {**ids, "transcript": text, "usage": usage}
+    events.append(("conversation.item.input_audio_transcription.completed", completed))
+    return events

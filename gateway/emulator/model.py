@@ -5,7 +5,8 @@ caller's words, a tool result, or an idle timeout) and :class:`ScenarioModel` an
 
 1. response ``instructions`` containing ``Say exactly: ...`` (or ``Say: "..."``) are spoken
    verbatim, whatever else holds;
-2. the scenario's first matching rule (see scenario.py);
+2. the scenario's first matching rule: the rules of the agent the session is (known by its
+   tools and instructions, see scenario.py), then the scenario's own;
 3. otherwise the default behaviour: a greeting; for caller words, a call to the session tool
    (or ``transfer_to_*`` handoff) whose name or description shares a word with them, with
    arguments filled from its JSON schema; after a tool result, a sentence reporting it; else
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gateway.emulator.scenario import Rule, Scenario, ToolCallSpec
+from gateway.emulator.scenario import AgentRules, Rule, Scenario, ToolCallSpec
 
 __all__ = ["Call", "Reply", "Say", "ScenarioModel", "Turn", "render"]
 
@@ -109,16 +110,26 @@ class ScenarioModel:
         response_instructions: str | None = None,
         tools: list[dict[str, Any]] | None = None,
         tool_choice: Any = "auto",
+        instructions: str = "",
     ) -> Reply:
-        """The output of one response."""
+        """The output of one response (``instructions``: the session's, to tell the agent)."""
         verbatim = _SAY_EXACTLY.search(response_instructions or "")
         if verbatim is not None:
             return (Say(verbatim.group("text").strip()),)
         functions = [t for t in tools or [] if t.get("type") == "function"]
-        reply = _apply_tool_choice(self._draft(turn, functions), functions, tool_choice, turn)
-        return reply or (Say(self._fallback(turn)),)
+        names = {str(t.get("name")) for t in functions}
+        agent, rules = self._scenario.rules_for(names, instructions)
+        draft = self._draft(turn, functions, rules, agent)
+        reply = _apply_tool_choice(draft, functions, tool_choice, turn)
+        return reply or (Say(self._fallback(turn, agent)),)
 
-    def _draft(self, turn: Turn, functions: list[dict[str, Any]]) -> Reply:
+    def _draft(
+        self,
+        turn: Turn,
+        functions: list[dict[str, Any]],
+        rules: tuple[Rule, ...],
+        agent: AgentRules | None,
+    ) -> Reply:
         fixed = {
             "greeting": self._scenario.greeting or DEFAULT_GREETING,
             "idle": self._scenario.idle_reply,
@@ -127,8 +138,8 @@ class ScenarioModel:
         if turn.kind in fixed:
             return (Say(fixed[turn.kind]),)
         values = _values(turn)
-        for rule in self._scenario.rules:
-            groups = _matches(rule, turn)
+        for rule in rules:
+            groups = _matches(rule, turn, self._scenario.pattern(rule))
             if groups is not None:
                 return _actions(rule, {**values, **groups})
         if turn.kind == "tool_result":
@@ -136,11 +147,12 @@ class ScenarioModel:
         tool = _match_tool(turn.caller, functions)
         if tool is not None:
             return (Call(tool["name"], json.dumps(_default_arguments(tool, turn.caller))),)
-        return (Say(self._fallback(turn)),)
+        return (Say(self._fallback(turn, agent)),)
 
-    def _fallback(self, turn: Turn) -> str:
-        if self._scenario.fallback is not None:
-            return render(self._scenario.fallback, _values(turn))
+    def _fallback(self, turn: Turn, agent: AgentRules | None) -> str:
+        fallback = agent.fallback if agent and agent.fallback else self._scenario.fallback
+        if fallback is not None:
+            return render(fallback, _values(turn))
         if not turn.caller:
             return NOT_HEARD
         return f'I heard you say: "{turn.caller}". How else can I help?'
@@ -153,11 +165,12 @@ def _values(turn: Turn) -> dict[str, Any]:
     return {"caller": turn.caller, "tool": turn.tool, "result": result}
 
 
-def _matches(rule: Rule, turn: Turn) -> dict[str, Any] | None:
+def _matches(rule: Rule, turn: Turn, pattern: re.Pattern[str] | None) -> dict[str, Any] | None:
     if rule.tool_result is not None:
         hit = turn.kind == "tool_result" and rule.tool_result in ("*", turn.tool)
+        if hit and rule.result is not None:
+            hit = re.search(rule.result, turn.result, re.IGNORECASE) is not None
         return {} if hit else None
-    pattern = rule.pattern
     if turn.kind != "caller" or pattern is None:
         return None
     found = pattern.search(turn.caller)

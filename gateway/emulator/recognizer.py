@@ -1,10 +1,11 @@
 """How the emulated model "hears" caller audio: a pluggable speech recogniser.
 
-The emulator has no speech recogniser yet (pocketsphinx arrives later). A :class:`Recognizer`
-gets the committed caller audio as PCM16 mono at its rate (8 kHz for G.711 sessions, 24 kHz
-for ``audio/pcm``) and returns the words. The default, :class:`ScriptedRecognizer`, ignores the
-audio and returns the scenario's ``caller_transcripts`` one per audio turn, in order, so tests
-can drive a whole conversation with tone bursts standing in for speech.
+A :class:`Recognizer` gets the committed caller audio as PCM16 mono at its rate (8 kHz for
+G.711 sessions, 24 kHz for ``audio/pcm``) and returns the words. The default,
+:class:`ScriptedRecognizer`, ignores the audio and returns the scenario's
+``caller_transcripts`` one per audio turn, in order, so tests can drive a whole conversation
+with tone bursts standing in for speech. ``recognizer: pocketsphinx`` in a scenario really
+listens, for the scenario's ``phrases`` (sphinx.py); :func:`recognizer_for` picks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-__all__ = ["Recognizer", "ScriptedRecognizer"]
+from gateway.emulator.scenario import Scenario
+
+__all__ = ["Recognizer", "ScriptedRecognizer", "recognizer_for"]
 
 
 class Recognizer(Protocol):
@@ -35,3 +38,12 @@ class ScriptedRecognizer:
     @property
     def remaining(self) -> int:
         return len(self._lines)
+
+
+def recognizer_for(scenario: Scenario) -> Recognizer:
+    """The recogniser a scenario asks for: its scripted lines, or pocketsphinx on its phrases."""
+    if scenario.recognizer == "pocketsphinx":
+        from gateway.emulator.sphinx import SphinxRecognizer  # noqa: PLC0415  (loads a model)
+
+        return SphinxRecognizer(scenario.phrases)
+    return ScriptedRecognizer(scenario.caller_transcripts)

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.emulator.client_events import SESSION
 from gateway.emulator.schema import check
 from gateway.emulator.session import EmulatedSession
 
-__all__ = ["CallRegistry", "CallSlot"]
+__all__ = ["CallRegistry", "CallSlot", "Sideband"]
+
+
+class Sideband(Protocol):
+    """Whoever runs a call's session (the SIP front's call driver) serves its sideband."""
+
+    async def serve(self, connection: Any) -> None: ...
 
 
 @dataclass(slots=True)
@@ -27,6 +33,8 @@ class CallSlot:
     accepted: dict[str, Any] | None
     session: EmulatedSession | None = None
     attached: bool = False
+    driver: Sideband | None = None
+    """Set for a SIP call: its session runs with the call, the socket only attaches to it."""
 
     @property
     def model(self) -> str:

@@ -88,6 +88,7 @@ class Responder:
             response_instructions=params.get("instructions"),
             tools=params.get("tools", config.tools),
             tool_choice=params.get("tool_choice", config.tool_choice),
+            instructions=config.instructions,
         )
         spec = self._spec(params, config, items, in_conversation)
         run = ResponseRun(

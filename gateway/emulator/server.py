@@ -174,7 +174,10 @@ class EmulatorServer:
             return
         try:
             with bind_call(call_id, transport="emulator") if call_id else nullcontext():
-                await _Driver(connection, session).run()
+                if slot is not None and slot.driver is not None:
+                    await slot.driver.serve(connection)  # a SIP call's session runs on its own
+                else:
+                    await _Driver(connection, session).run()
         finally:
             if slot is not None:
                 slot.attached = False
@@ -209,7 +212,13 @@ class EmulatorServer:
         slot.attached = True
         return slot, slot.session
 
-    def _new_session(self, model: str, accepted: dict[str, Any] | None) -> EmulatedSession:
+    def call_session(self, accepted: dict[str, Any]) -> EmulatedSession:
+        """A SIP call's session, configured as the call was accepted (the SIP front's)."""
+        return self._new_session(str(accepted.get("model") or "gpt-realtime"), accepted, sip=True)
+
+    def _new_session(
+        self, model: str, accepted: dict[str, Any] | None, *, sip: bool = False
+    ) -> EmulatedSession:
         scenario = self.scenario
         options = SessionOptions(
             model=model,
@@ -221,6 +230,7 @@ class EmulatorServer:
             initial=accepted,
             recognizer=self._recognizer_factory(scenario) if self._recognizer_factory else None,
             voice=self._voice_factory(scenario) if self._voice_factory else None,
+            sip=sip,
         )
         loop = asyncio.get_running_loop()
         session = EmulatedSession(options, now=loop.time(), unix_time=time.time())
@@ -236,6 +246,7 @@ class _Driver:
         self._session = session
         self._loop = asyncio.get_running_loop()
         self._speech_end: float | None = None
+        self._received_at = self._loop.time()
         self._log = _logger(session_id=session.id)
 
     async def run(self) -> None:
@@ -258,7 +269,8 @@ class _Driver:
             except TimeoutError:
                 actions = self._session.tick(self._loop.time())
             else:
-                actions = self._session.receive(message, self._loop.time())
+                self._received_at = self._loop.time()  # before recognition runs in receive()
+                actions = self._session.receive(message, self._received_at)
             if not await self._perform(actions):
                 return "server closed"
 
@@ -280,7 +292,11 @@ class _Driver:
     def _observe(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "input_audio_buffer.speech_stopped":
-            self._speech_end = self._loop.time()
+            self._speech_end = self._received_at
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            self._log.info("caller_heard", transcript=event["transcript"])
+        elif kind == "response.output_audio_transcript.done":
+            self._log.info("agent_said", transcript=event["transcript"])
         elif kind == "response.output_audio.delta" and self._speech_end is not None:
             latency_ms = round((self._loop.time() - self._speech_end) * 1000, 1)
             self._log.info(

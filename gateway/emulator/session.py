@@ -15,6 +15,10 @@ Rejected client events become ``error`` events carrying the client's ``event_id`
 goes on. Timers: the session's maximum duration (``session_expired``, then close 4000), the
 ``server_vad`` idle timeout (counted from the end of the last response's playback: its
 ``response.done`` time plus its audio duration) and the injected faults.
+
+A SIP call's session (``SessionOptions.sip``) is driven by the call, not by a socket: caller
+audio comes in with :meth:`input_audio`, keypad presses with :meth:`dtmf`, and the server owns
+playout (:class:`~gateway.emulator.playout.ServerPlayout`: ``output_audio_buffer.*``).
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gateway.emulator.client_events import parse_client_event
+from gateway.emulator.client_events import CLIENT_EVENTS, SIP_CLIENT_EVENTS, parse_client_event
 from gateway.emulator.config import SessionConfig, default_session
-from gateway.emulator.context import transcription_usage
+from gateway.emulator.context import transcription_events
 from gateway.emulator.conversation import Conversation, Item
 from gateway.emulator.events import Ids, error_event
 from gateway.emulator.faults import ErrorInjection, Faults
 from gateway.emulator.input_audio import Committed, InputAudio
 from gateway.emulator.model import ScenarioModel
-from gateway.emulator.recognizer import Recognizer, ScriptedRecognizer
+from gateway.emulator.playout import ServerPlayout
+from gateway.emulator.recognizer import Recognizer, recognizer_for
 from gateway.emulator.responder import Responder
 from gateway.emulator.response import Pace
 from gateway.emulator.scenario import Scenario
@@ -81,6 +86,8 @@ class SessionOptions:
     initial: dict[str, Any] | None = None
     recognizer: Recognizer | None = None
     voice: Voice | None = None
+    sip: bool = False
+    """A SIP call's session: audio from the call, server-owned playout, DTMF events."""
 
 
 class EmulatedSession:
@@ -95,7 +102,7 @@ class EmulatedSession:
         if options.initial is not None:
             self._config = self._config.updated(options.initial)
         scenario = options.scenario
-        self._recognizer = options.recognizer or ScriptedRecognizer(scenario.caller_transcripts)
+        self._recognizer = options.recognizer or recognizer_for(scenario)
         self._input = InputAudio(self._config.input_codec, self._config.vad)
         self.conversation = Conversation()
         self._responder = Responder(
@@ -117,6 +124,9 @@ class EmulatedSession:
         self._expires_at = now + options.max_duration_s
         self._expired = False
         self._clock = SessionClock(options.faults, self._expires_at, now)
+        self._playout = ServerPlayout(self._ids, self.conversation) if options.sip else None
+        self._events = SIP_CLIENT_EVENTS if options.sip else CLIENT_EVENTS
+        self._now = now
 
     # ------------------------------------------------------------------ public
 
@@ -139,9 +149,10 @@ class EmulatedSession:
         """Handle one client WebSocket message."""
         if self._closed:
             return []
+        self._now = now
         event_id: str | None = None
         try:
-            event = parse_client_event(message)
+            event = parse_client_event(message, self._events)
             event_id = event.get("event_id")
             self._HANDLERS[event["type"]](self, event, now)
         except ClientEventError as exc:
@@ -150,11 +161,27 @@ class EmulatedSession:
 
     def tick(self, now: float) -> list[Action]:
         """Do whatever is due at ``now``."""
+        self._now = now
         if not self._closed:
             self._emit(self._responder.advance(now))
+            if self._playout is not None:
+                self._emit(self._playout.due(now))
             self._check_idle(now)
             self._check_faults(now)
         return self._drain()
+
+    def input_audio(self, audio: bytes, now: float) -> list[Action]:
+        """Caller audio from the SIP leg, in the session's input codec."""
+        self._now = now
+        if not self._closed:
+            self._write_input(audio, now)
+        return self.tick(now)
+
+    def dtmf(self, digit: str, received_at: int, now: float) -> list[Action]:
+        """A keypad press on the SIP leg (the event carries no ``event_id``, as documented)."""
+        event = {"type": "input_audio_buffer.dtmf_event_received", "event": digit}
+        self._out.append(Send({**event, "received_at": received_at}))
+        return self.tick(now)
 
     def next_deadline(self) -> float | None:
         """When :meth:`tick` next has work, if ever."""
@@ -162,6 +189,7 @@ class EmulatedSession:
             return None
         times = [self._clock.next_deadline(), self._idle_deadline()]
         times += self._responder.deadlines
+        times.append(self._playout.deadline if self._playout is not None else None)
         return min((t for t in times if t is not None), default=None)
 
     # ------------------------------------------------------------------ session
@@ -200,6 +228,9 @@ class EmulatedSession:
                 code="invalid_value",
                 param="audio",
             )
+        self._write_input(audio, now)
+
+    def _write_input(self, audio: bytes, now: float) -> None:
         for found in self._input.write(audio):
             if isinstance(found, SpeechStarted):
                 self._speech_started(found.onset_ms, now)
@@ -218,6 +249,8 @@ class EmulatedSession:
         )
         if vad.interrupt_response and self._responder.default_run is not None:
             self._emit(self._responder.cancel(now, None, "turn_detected"))
+        if vad.interrupt_response and self._playout is not None:  # the server's own barge-in
+            self._emit(self._playout.clear(now))
 
     def _speech_stopped(self, end_ms: int, now: float) -> None:
         vad = self._config.vad
@@ -263,23 +296,9 @@ class EmulatedSession:
         return item
 
     def _transcribe(self, item: Item, model: str) -> None:
-        text = item.heard or ""
-        for index, word in enumerate(text.split()):
-            delta = word if index == 0 else f" {word}"
-            self._send(
-                "conversation.item.input_audio_transcription.delta",
-                item_id=item.id,
-                content_index=0,
-                delta=delta,
-            )
-        item.content[0]["transcript"] = text
-        self._send(
-            "conversation.item.input_audio_transcription.completed",
-            item_id=item.id,
-            content_index=0,
-            transcript=text,
-            usage=transcription_usage(model, item.audio_ms, text),
-        )
+        item.content[0]["transcript"] = item.heard or ""
+        for kind, fields in transcription_events(item.id, item.heard or "", item.audio_ms, model):
+            self._send(kind, **fields)
 
     # ------------------------------------------------------------------ items
 
@@ -313,6 +332,10 @@ class EmulatedSession:
 
     def _response_cancel(self, event: dict[str, Any], now: float) -> None:
         self._emit(self._responder.cancel(now, event.get("response_id"), "client_cancelled"))
+
+    def _output_clear(self, event: dict[str, Any], now: float) -> None:
+        assert self._playout is not None  # only a SIP session's parser lets it through
+        self._emit(self._playout.clear(now))
 
     def _respond(self, now: float) -> None:
         self._emit(self._responder.start(now, {}, self._config, self._idle_items))
@@ -380,6 +403,8 @@ class EmulatedSession:
         self._out.append(Send({"type": kind, "event_id": self._ids.event(), **fields}))
 
     def _emit(self, events: list[dict[str, Any]]) -> None:
+        if self._playout is not None:
+            events = self._playout.observe(events, self._now, self._config.output_codec)
         self._out.extend(Send(event) for event in events)
 
     def _drain(self) -> list[Action]:
@@ -397,6 +422,7 @@ class EmulatedSession:
         "conversation.item.truncate": _item_truncate,
         "response.create": _response_create,
         "response.cancel": _response_cancel,
+        "output_audio_buffer.clear": _output_clear,
     }
 
 

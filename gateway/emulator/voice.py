@@ -13,7 +13,7 @@ Two voices ship:
 * :class:`ToneVoice`: every word is one pure tone, word *i* at :func:`tone_hz` (*i*), so a test
   can tell from received audio exactly which words were played (:func:`detect_word_tones`).
 
-A later voice (espeak-ng) only has to implement :class:`Voice`.
+The espeak-ng voice (espeak.py, ``voice: espeak``) implements :class:`Voice` too.
 """
 
 from __future__ import annotations
@@ -143,7 +143,11 @@ class ToneVoice:
 
 
 def voice_named(name: str) -> Voice:
-    """The built-in voice a scenario names (``synthetic`` or ``tones``)."""
+    """The built-in voice a scenario names (``synthetic``, ``tones`` or ``espeak``)."""
+    if name == "espeak":
+        from gateway.emulator.espeak import EspeakVoice  # noqa: PLC0415  (needs espeak-ng)
+
+        return EspeakVoice()
     voices: dict[str, Callable[[], Voice]] = {"synthetic": SyntheticVoice, "tones": ToneVoice}
     return voices[name]()
 

@@ -68,7 +68,7 @@ def test_an_empty_mapping_is_the_default_scenario() -> None:
             "s.yaml:2: rules[0]: 'caller' is not a valid regex",
         ),
         ("greting: hi\n", "s.yaml:1: greting: unknown field"),
-        ("voice: robot\n", "s.yaml:1: voice: Input should be 'synthetic' or 'tones'"),
+        ("voice: robot\n", "s.yaml:1: voice: Input should be 'synthetic', 'tones' or 'espeak'"),
         (
             "faults:\n  drop_after_s: -1\n",
             "s.yaml:2: faults.drop_after_s: Input should be greater than 0",
