@@ -53,6 +53,9 @@ bench: venv
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/media.py
 	$(BIN)/python bench/gateway_cpu.py
+	$(BIN)/python bench/guarded_playout.py
+	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/compare_sdk.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
