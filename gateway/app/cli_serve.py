@@ -19,6 +19,7 @@ from gateway.adapters.realtime_ws import DEFAULT_BASE_URL
 from gateway.adapters.sip.endpoint import EndpointSettings
 from gateway.adapters.sip.stack import RegistrationSettings, SipSettings
 from gateway.app.gateway import Gateway, GatewaySettings
+from gateway.app.worker_main import become_worker, run_workers
 from gateway.core.sip_digest import DigestChallenger
 from gateway.errors import ConfigError, GatewayError
 
@@ -26,6 +27,7 @@ __all__ = ["add_serve_command", "gateway_settings"]
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
+SRTP_MODES = ("off", "optional", "mandatory")
 
 
 def _env(name: str, default: Any = None) -> Any:
@@ -94,6 +96,25 @@ def add_serve_command(commands: Any) -> None:
         action="store_true",
         help="consult the target before REFER (REFER with Replaces)",
     )
+    sip.add_argument(
+        "--tls-cert",
+        default=_env("TLS_CERT"),
+        help="PEM certificate (chain): also take SIP over TLS on --tls-port; the pjsua2 wheel's "
+        "bundled OpenSSL 1.0.2k speaks TLS 1.2 at most [VOICEGW_TLS_CERT]",
+    )
+    sip.add_argument(
+        "--tls-key", default=_env("TLS_KEY"), help="PEM private key of --tls-cert [VOICEGW_TLS_KEY]"
+    )
+    sip.add_argument(
+        "--tls-port", type=int, default=int(_env("TLS_PORT", 5061)), help="[VOICEGW_TLS_PORT]"
+    )
+    sip.add_argument(
+        "--srtp",
+        choices=SRTP_MODES,
+        default=_env("SRTP", "off"),
+        help="encrypt media: optional (when the caller offers it) or mandatory (others get "
+        "488); SDES keys travel only over TLS, so this needs --tls-cert [VOICEGW_SRTP]",
+    )
     rt = cmd.add_argument_group("Realtime")
     rt.add_argument(
         "--realtime-url",
@@ -115,8 +136,9 @@ def add_serve_command(commands: Any) -> None:
         "--max-calls",
         type=int,
         default=int(_env("MAX_CALLS", 3)),
-        help="concurrent calls (3 keeps a slot to answer 503; 4 is pjsua's limit, and the "
-        "overflow then gets pjsua's 486) [VOICEGW_MAX_CALLS]",
+        help="concurrent calls; beyond, INVITEs get 503 + Retry-After (4 is pjsua's limit: "
+        "with 4, an INVITE in the instant before the gate closes gets pjsua's 486) "
+        "[VOICEGW_MAX_CALLS]",
     )
     ops.add_argument(
         "--min-ring-ms",
@@ -126,6 +148,15 @@ def add_serve_command(commands: Any) -> None:
     )
     ops.add_argument("--retry-after", type=int, default=int(_env("RETRY_AFTER", 30)))
     ops.add_argument("--drain-timeout", type=float, default=float(_env("DRAIN_TIMEOUT", 30)))
+    ops.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", 0)),
+        help="run N worker processes under a supervisor: worker i on SIP port --sip-port+i and "
+        "HTTP port --http-port+1+i, the RTP range split between them (0: this process answers "
+        "calls itself) [VOICEGW_WORKERS]",
+    )
+    ops.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     cmd.set_defaults(handler=run_serve)
 
 
@@ -144,6 +175,7 @@ def gateway_settings(args: argparse.Namespace) -> GatewaySettings:
         problems.append("--max-calls must be 1..4 (the pjsua2 wheel allows 4 calls per process)")
     registration = _registration(args, problems)
     inbound = _inbound_auth(args, problems)
+    _check_tls(args, problems)
     if problems:
         from gateway.errors import ConfigIssue  # noqa: PLC0415
 
@@ -155,6 +187,10 @@ def gateway_settings(args: argparse.Namespace) -> GatewaySettings:
             port=args.sip_port,
             tcp=not args.no_tcp,
             public_address=args.public_address,
+            tls=bool(args.tls_cert),
+            tls_port=args.tls_port,
+            tls_cert=args.tls_cert or "",
+            tls_key=args.tls_key or "",
         ),
         public_address=args.public_address,
         rtp_port=args.rtp_port,
@@ -162,6 +198,7 @@ def gateway_settings(args: argparse.Namespace) -> GatewaySettings:
         allow=tuple(a.strip() for a in allow if a.strip()),
         registration=registration,
         inbound_auth=inbound,
+        srtp=args.srtp,
     )
     return GatewaySettings(
         config=Path(args.config),
@@ -177,6 +214,19 @@ def gateway_settings(args: argparse.Namespace) -> GatewaySettings:
         min_ring_s=args.min_ring_ms / 1000,
         attended_transfer=args.attended_transfer,
     )
+
+
+def _check_tls(args: argparse.Namespace, problems: list[str]) -> None:
+    """TLS needs a readable certificate and key; SRTP needs TLS (its keys travel in the SDP)."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        problems.append("--tls-cert and --tls-key go together (or VOICEGW_TLS_CERT/_KEY)")
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path and not os.access(path, os.R_OK):
+            problems.append(f"{flag} {path}: not a readable file")
+    if args.srtp not in SRTP_MODES:
+        problems.append(f"--srtp must be one of {', '.join(SRTP_MODES)}, not {args.srtp!r}")
+    elif args.srtp != "off" and not args.tls_cert:
+        problems.append("--srtp needs --tls-cert: SDES keys are only exchanged over TLS")
 
 
 def _registration(args: argparse.Namespace, problems: list[str]) -> RegistrationSettings | None:
@@ -205,12 +255,16 @@ def _inbound_auth(args: argparse.Namespace, problems: list[str]) -> DigestChalle
 def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = gateway_settings(args)
+        if args.workers and args.worker_index is None:
+            return run_workers(settings, args)  # a supervisor: no SIP stack in this process
         gateway = Gateway(settings)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return EXIT_INVALID
     try:
+        if args.worker_index is not None:
+            become_worker(args.worker_index)
         asyncio.run(gateway.run_until_signalled())
     except (GatewayError, OSError) as exc:
         print(f"voicegw serve: {exc}", file=sys.stderr)

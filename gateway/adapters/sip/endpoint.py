@@ -35,6 +35,8 @@ from typing import Any, TypeVar
 
 import pjsua2 as pj
 
+from gateway.adapters.sip.pjutil import header_values, invite_fields
+from gateway.adapters.sip.port import release_thread_states
 from gateway.core.audio.transcode import PHONE_RATE
 from gateway.errors import GatewayError
 from gateway.observability.logging import get_logger
@@ -44,6 +46,7 @@ __all__ = [
     "EndpointError",
     "EndpointSettings",
     "PjsuaThread",
+    "RejectedCall",
     "endpoint_config",
     "set_codec_priorities",
 ]
@@ -135,6 +138,10 @@ class PjsuaThread:
         self.sip_port = 0
         self.tls_port = 0
         self.codecs: list[str] = []
+        self.srtp_suites: list[str] = []
+        """SRTP crypto suites of the build (empty: no SRTP), read at start."""
+        self.tls_ciphers = 0
+        """TLS ciphers the build offers (0: no TLS), read at start."""
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._failure: str | None = None
@@ -147,6 +154,9 @@ class PjsuaThread:
         self._retired_lock = threading.Lock()
         self._partial: Any = None
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.on_rejected: Callable[[RejectedCall], None] | None = None
+        """Called (on a pjsua thread) for each INVITE pjsua refused before the application saw
+        it: 486 when all ``max_calls`` slots are taken, 488 / 400 for an SDP it cannot use."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -224,7 +234,7 @@ class PjsuaThread:
             del ep
 
     def _create(self) -> None:
-        ep = self._partial = pj.Endpoint()
+        ep = self._partial = _Endpoint(self)
         ep.libCreate()
         ep.libInit(endpoint_config(self.settings))
         tcfg = pj.TransportConfig()
@@ -242,6 +252,8 @@ class PjsuaThread:
         ep.libStart()
         ep.audDevManager().setNoDev()
         self.codecs = set_codec_priorities(ep, self.settings.codecs)
+        self.srtp_suites = [str(suite) for suite in ep.srtpCryptoEnum()]
+        self.tls_ciphers = len(ep.utilSslGetAvailableCiphers())
         self.endpoint, self._partial = ep, None
 
     def _tls(self) -> Any:
@@ -332,6 +344,46 @@ class PjsuaThread:
         self._clock_users -= 1
         if self._clock_users == 0:
             self.endpoint.audDevManager().setNoDev()
+            release_thread_states()  # the clock thread has been joined: free what it pinned
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedCall:
+    """An INVITE refused before ``onIncomingCall``: by pjsua, or by the admission gate."""
+
+    status: int
+    reason: str
+    source: str
+    sip_call_id: str
+    request_uri: str = ""
+    from_uri: str = ""
+    gated: bool = False
+    """Refused by the gateway's admission gate (``reason``: capacity, draining), not pjsua."""
+
+
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]  # pjsua2 is untyped
+    def __init__(self, owner: PjsuaThread) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def onRejectedIncomingCall(self, prm: Any) -> None:
+        report = self._owner.on_rejected
+        if report is None:
+            return
+        with contextlib.suppress(Exception):  # never raise into pjsua
+            whole = prm.rdata.wholeMsg
+            fields = invite_fields(whole)
+            call_ids = header_values(whole, "call-id")
+            report(
+                RejectedCall(
+                    prm.statusCode,
+                    prm.reason,
+                    prm.rdata.srcAddress,
+                    call_ids[0] if call_ids else "",
+                    fields.get("request_uri", ""),
+                    fields.get("from", ""),
+                )
+            )
 
 
 def _describe(exc: BaseException, settings: EndpointSettings) -> str:

@@ -66,6 +66,8 @@ class SipLeg:
         self.events: asyncio.Queue[LegEvent] = asyncio.Queue()
         self.answered = False
         self.attended_transfer = False
+        self.srtp: bool | None = None
+        """Whether the media is SRTP (None: SRTP is off in the gateway's settings)."""
 
     async def ringing(self) -> None:
         await self._stack.respond(self.key, 180)

@@ -12,6 +12,7 @@ network (403), a missing or wrong digest answer when inbound auth is on (401 cha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Coroutine
@@ -23,8 +24,10 @@ import pjsua2 as pj
 import structlog
 
 from gateway.adapters.sip.bytevec import FrameAccess, select_frame_access
-from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread
+from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread, RejectedCall
 from gateway.adapters.sip.leg import InviteInfo, SipLeg
+from gateway.adapters.sip.pjsip_ffi import tls_library
+from gateway.adapters.sip.pjsip_hooks import PjsipHooks, StackRefusals
 from gateway.adapters.sip.pjutil import DISCONNECTED, active_audio, response
 from gateway.adapters.sip.port import CallMediaPort
 from gateway.app.phone import LegEvent, TransferOutcome
@@ -62,6 +65,8 @@ class SipSettings:
     registration: RegistrationSettings | None = None
     inbound_auth: DigestChallenger | None = None
     transfer_timeout_s: float = 30.0
+    srtp: str = "off"
+    """``off``, ``optional`` or ``mandatory`` (SDES, keys exchanged over TLS only)."""
 
 
 _keys = itertools.count(1)
@@ -70,9 +75,18 @@ _keys = itertools.count(1)
 class SipStack:
     """One process's SIP user agent; hands each accepted INVITE to ``on_call`` as a SipLeg."""
 
-    def __init__(self, settings: SipSettings, on_call: Callable[[SipLeg], None]) -> None:
+    def __init__(
+        self,
+        settings: SipSettings,
+        on_call: Callable[[SipLeg], None],
+        *,
+        on_refused: Callable[[RejectedCall], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.pjsua = PjsuaThread(settings.endpoint)
+        self.refusals = StackRefusals(on_refused)
+        """What was refused below the application: counted, logged (rate-limited)."""
+        self.pjsua.on_rejected = lambda refused: self.post(self.refusals.invite_refused, refused)
         self._on_call = on_call
         self._allow: tuple[Network, ...] = tuple(
             ip_network(n, strict=False) for n in settings.allow
@@ -84,11 +98,19 @@ class SipStack:
         """Call objects by key; touched only on pjsua threads."""
         self.legs: dict[int, SipLeg] = {}
         self._media: dict[int, CallMediaPort] = {}
+        self._ports: list[CallMediaPort] = []
+        """Idle media ports, kept for the next calls (see :mod:`gateway.adapters.sip.port`:
+        destroying one while the clock runs races the bridge). Command thread only."""
         self._transfers: dict[int, asyncio.Future[TransferOutcome]] = {}
         self._consults: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Future[object]] = set()
         self.registration_status: int | None = None
         """Last REGISTER status (None: not registering or no answer yet)."""
+        self.hooks = PjsipHooks(
+            allowed=self._allowed_host,
+            report=lambda event: self.post(self.refusals.request_event, event),
+            refused=lambda refused: self.post(self.refusals.invite_refused, refused),
+        )
 
     # ------------------------------------------------------------------------------- lifecycle
 
@@ -108,7 +130,24 @@ class SipStack:
         self.pjsua.before_destroy(self._drop_all)
         self._access = await self.pjsua.run(select_frame_access)
         await self.pjsua.run(self._create_accounts)
+        problem = await self.pjsua.run(self.hooks.install)
+        self.pjsua.before_destroy(self.hooks.uninstall)
+        if problem:
+            log.warning("sip_unanswered_requests_hook_unavailable", reason=problem)
         log.info("sip_ready", port=self.sip_port, frame_access=self._access.name)
+        log.info("sip_security", **self.security)
+
+    @property
+    def security(self) -> dict[str, Any]:
+        """TLS and SRTP as configured and as the pjsua2 build supports them."""
+        tls = self.settings.endpoint.tls
+        return {
+            "tls_port": self.pjsua.tls_port if tls else None,
+            "tls_library": tls_library() if tls else None,
+            "srtp": self.settings.srtp,
+            "srtp_in_build": bool(self.pjsua.srtp_suites),
+            "srtp_suites": self.pjsua.srtp_suites,
+        }
 
     async def stop(self) -> None:
         for key in list(self.legs):
@@ -134,6 +173,11 @@ class SipStack:
         tp.portRange = self.settings.rtp_port_range
         if self.settings.endpoint.host not in ("", "0.0.0.0"):  # noqa: S104 - compares only
             tp.boundAddress = self.settings.endpoint.host
+        if self.settings.srtp != "off":
+            media = cfg.mediaConfig
+            mandatory = self.settings.srtp == "mandatory"
+            media.srtpUse = pj.PJMEDIA_SRTP_MANDATORY if mandatory else pj.PJMEDIA_SRTP_OPTIONAL
+            media.srtpSecureSignaling = 1  # SDES keys only over a TLS hop
         if self.settings.public_address:
             tp.publicAddress = self.settings.public_address
         if reg is not None:
@@ -149,6 +193,7 @@ class SipStack:
     def _drop_all(self) -> None:
         for port in self._media.values():
             port.disconnect()
+            self._ports.append(port)  # kept: still alive at libDestroy, so left to the OS
         self._media.clear()
         self.calls.clear()
         for account in self._accounts:
@@ -165,12 +210,21 @@ class SipStack:
 
     def _task_done(self, task: asyncio.Future[object]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("sip_task_failed", error=repr(task.exception()))
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            detail = exc.info() if isinstance(exc, pj.Error) else repr(exc)
+            log.error("sip_task_failed", error=detail)
 
     def post(self, fn: Callable[..., object], *args: Any) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(fn, *args)
+
+    def _allowed_host(self, host: str) -> bool:
+        """Any thread: is ``host`` (an IP literal) inside the allowed source networks?"""
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._allow)
 
     # -------------------------------------------------------------------------- incoming calls
 
@@ -187,11 +241,7 @@ class SipStack:
         self._on_call(leg)
 
     def _refusal(self, info: InviteInfo) -> tuple[int, dict[str, str]] | None:
-        try:
-            address = ip_address(info.source_host)
-        except ValueError:
-            return 403, {}
-        if not any(address in network for network in self._allow):
+        if not self._allowed_host(info.source_host):
             return 403, {}
         auth = self.settings.inbound_auth
         if auth is None:
@@ -271,8 +321,7 @@ class SipStack:
         """Command thread: detach media and let go of the call object."""
         port = self._media.pop(key, None)
         if port is not None:
-            port.disconnect()
-            self.pjsua.retire(port)
+            self._park(port)
             self.pjsua.release_clock()
         call = self.calls.pop(key, None)
         if call is not None:
@@ -285,12 +334,17 @@ class SipStack:
 
     async def _attach(self, leg: SipLeg) -> None:
         if await self.pjsua.run(self._connect, leg):
+            if leg.srtp is not None:
+                log.info("sip_media_srtp", call_id=leg.call_id, active=leg.srtp)
             leg.events.put_nowait(LegEvent("media_active"))
 
     def _connect(self, leg: SipLeg) -> bool:
         """Command thread: (re)connect the call's audio to its port; True when newly up."""
         call = self.calls.get(leg.key)
-        found = active_audio(call) if call is not None and call.isActive() else None
+        try:
+            found = active_audio(call) if call is not None and call.isActive() else None
+        except pj.Error:  # the call ended between the media event and now
+            return False
         if found is None or self._access is None:
             return False
         audio, _index = found
@@ -305,12 +359,30 @@ class SipStack:
             current.connect(audio)
             return False
         self.pjsua.acquire_clock()
-        port = self.pjsua.track(
-            CallMediaPort.create(f"call{leg.key}", leg.uplink, leg.playout, self._access)
-        )
-        port.connect(audio)
+        if self._ports:
+            port = self._ports.pop()
+            port.bind(leg.uplink, leg.playout)
+        else:
+            name = f"voicegw{len(self._media)}"
+            port = CallMediaPort.create(name, leg.uplink, leg.playout, self._access)
+            self.pjsua.track(port)
+        try:
+            port.connect(audio)
+        except pj.Error:  # the caller hung up while we connected (BYE right after the ACK)
+            self._park(port)
+            self.pjsua.release_clock()
+            return False
         self._media[leg.key] = port
+        if self.settings.srtp != "off" and call is not None:
+            with contextlib.suppress(pj.Error):  # ended meanwhile: nothing to report
+                leg.srtp = "SRTP status: Active" in call.dump(True, "")
         return True
+
+    def _park(self, port: CallMediaPort) -> None:
+        """Command thread: disconnect a call's port and keep it for the next call."""
+        port.disconnect()
+        port.unbind()
+        self._ports.append(port)
 
     def on_dtmf(self, key: int, digit: str) -> None:
         leg = self.legs.get(key)
