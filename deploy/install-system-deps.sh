@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages voicegw's tests and demo use (SIPp, Kamailio, espeak-ng, sox,
-# baresip). As root with apt-get this installs what is missing; otherwise it says what to install.
+# baresip, and systemd for `systemd-analyze verify` of deploy/systemd). As root with apt-get
+# this installs what is missing; otherwise it says what to install.
 # With REQUIRE_SYSTEM_TOOLS=1 a missing package is an error.
 set -euo pipefail
 
-PACKAGES=(sip-tester kamailio espeak-ng sox baresip-core)
+PACKAGES=(sip-tester kamailio espeak-ng sox baresip-core systemd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -176,6 +176,11 @@ class CallHandler:
             await self._fallback("model_unavailable")
             return False
         await self._answer()
+        if self._caller_gone.is_set():
+            # The caller hung up while our 200 was on its way (BYE right after the ACK): that
+            # event came before the 200 was recorded, so _consume_leg could not end the call.
+            await self._end("caller_hangup", hangup=False)
+            return False
         return True
 
     async def _answer(self) -> None:
@@ -318,7 +323,9 @@ class CallHandler:
         answered = time.monotonic()
         warned = reprompted = False
         while not self._ending:
-            await asyncio.sleep(0.02 if "first_agent_audio" not in self.record.times else 0.1)
+            period = 0.02 if "first_agent_audio" not in self.record.times else 0.1
+            # wake on a grid shared by every call of the process: one wakeup serves them all
+            await asyncio.sleep(period - asyncio.get_running_loop().time() % period)
             now = time.monotonic()
             if self.leg.playout.counters().played and "first_agent_audio" not in self.record.times:
                 self.record.mark("first_agent_audio", now)
@@ -392,6 +399,7 @@ class CallHandler:
             hold_overruns=counters.hold_overruns,
             frames_in=uplink.received,
             frames_in_dropped=uplink.dropped,
+            frames_out_dropped=counters.overflows,
         )
         offset = time.time() - time.monotonic()
         return self.services.cdr.write(

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from gateway import __version__
 from gateway.app.cli_call import add_call_command
+from gateway.app.cli_kamailio import add_kamailio_config_command
+from gateway.app.cli_loadtest import add_loadtest_command
 from gateway.app.cli_openai_sip import add_openai_sip_command
 from gateway.app.cli_serve import add_serve_command
 from gateway.app.config import load_graph_file
@@ -55,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     add_call_command(commands)
     add_demo_command(commands)
     add_emulator_command(commands)
+    add_kamailio_config_command(commands)
+    add_loadtest_command(commands)
     return parser
 
 
@@ -75,6 +79,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``voicegw`` console script."""
     args = _parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # serve --workers re-runs it
     configure_logging(args.log_format, args.log_level)
     return int(args.handler(args))
 

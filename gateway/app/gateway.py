@@ -22,16 +22,20 @@ import structlog
 
 from gateway.adapters.http_server import HttpServer, Request, Response
 from gateway.adapters.realtime_ws import RealtimeEndpoint, connector
+from gateway.adapters.sip.endpoint import RejectedCall
 from gateway.adapters.sip.leg import SipLeg
+from gateway.adapters.sip.pjsip_hooks import RateLimitedLog
 from gateway.adapters.sip.stack import SipSettings, SipStack
 from gateway.app.agents import AgentGraph, build_agent_graph
 from gateway.app.call import CallHandler, CallServices
 from gateway.app.config import load_graph_file
 from gateway.app.media_bridge import UplinkTicker
 from gateway.app.recent_calls import calls_response
+from gateway.app.worker_calls import CallJournal
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallRecord
 from gateway.observability.cdr import CdrWriter
+from gateway.observability.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.runtime.ports import Connector
 
 __all__ = ["Gateway", "GatewaySettings"]
@@ -65,7 +69,9 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.graph: AgentGraph = build_agent_graph(load_graph_file(settings.config).spec)
-        self.cdr = CdrWriter(settings.cdr_dir)
+        self.metrics = GatewayMetrics(active_calls=lambda: len(self.active))
+        self.journal = CallJournal.from_env()  # live calls, for a supervisor (none: no-op)
+        self.cdr = CdrWriter(settings.cdr_dir, on_write=self.metrics.call_finished)
         self.uplink = UplinkTicker()
         self.services = CallServices(
             graph=self.graph,
@@ -76,12 +82,13 @@ class Gateway:
             min_ring_s=settings.min_ring_s,
             uplink=self.uplink,
         )
-        self.sip = SipStack(settings.sip, self._on_call)
+        self.sip = SipStack(settings.sip, self._on_call, on_refused=self._on_stack_refused)
         self.http = HttpServer(
             {
                 ("GET", "/healthz"): self._healthz,
                 ("GET", "/readyz"): self._readyz,
                 ("GET", "/calls"): self._calls,
+                ("GET", "/metrics"): self._metrics,
             },
             settings.http_host,
             settings.http_port,
@@ -90,6 +97,8 @@ class Gateway:
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)
         self.draining = False
         self.started = False
+        self._stack_refused = 0
+        self._gate_log = RateLimitedLog()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self._no_calls = asyncio.Event()
@@ -114,6 +123,7 @@ class Gateway:
             await self.http.stop()
             raise
         self.started = True
+        self.metrics.lag_monitor.start()
         log.info(
             "gateway_started",
             sip_port=self.sip.sip_port,
@@ -138,14 +148,17 @@ class Gateway:
     async def shutdown(self) -> None:
         """Drain: refuse new calls, let live ones finish until the deadline, end the rest."""
         self.draining = True
+        self._update_gate()
         log.info("gateway_draining", active=len(self.active))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._no_calls.wait(), self.settings.drain_timeout_s)
-        for handler in list(self.active.values()):
-            await handler.end_politely()
+        # every live call at once: one after another, each goodbye would wait for the last
+        ending = [handler.end_politely() for handler in list(self.active.values())]
+        await asyncio.gather(*ending, return_exceptions=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wait_idle(), 20)
         await self.uplink.stop()
+        await self.metrics.lag_monitor.stop()
         await self.http.stop()
         await self.sip.stop()
         log.info("gateway_stopped")
@@ -163,7 +176,9 @@ class Gateway:
             return
         handler = CallHandler(leg, self.services)
         self.active[leg.call_id] = handler
+        self.journal.started(handler.record)
         self._no_calls.clear()
+        self._update_gate()
         self._spawn(self._run(handler))
 
     async def _run(self, handler: CallHandler) -> None:
@@ -171,7 +186,9 @@ class Gateway:
             cdr = await handler.run()
             self.recent.append(cdr)
         finally:
+            self.journal.ended(handler.leg.call_id)
             self.active.pop(handler.leg.call_id, None)
+            self._update_gate()
             if not self.active:
                 self._no_calls.set()
 
@@ -179,14 +196,39 @@ class Gateway:
         retry = self.settings.retry_after_s
         log.info("call_refused", reason=why, status=503, retry_after=retry)
         await leg.reject(503, retry_after=retry)
+        self._record_refusal(leg.call_id, leg.caller, leg.dialed, leg.sip_call_id, why, 503)
+
+    def _update_gate(self) -> None:
+        """Open or close the SIP-layer admission gate: while full or draining, new INVITEs get
+        503 + Retry-After from pjsip itself, before pjsua opens a call and its RTP sockets."""
+        full = len(self.active) >= self.settings.max_calls
+        why = "draining" if self.draining else "capacity" if full else None
+        self.sip.hooks.admission = None if why is None else (self.settings.retry_after_s, why)
+
+    def _on_stack_refused(self, refused: RejectedCall) -> None:
+        """An INVITE refused before it became a call: by the admission gate (503, full or
+        draining) or by pjsua (486 with every slot taken, 488 / 400 for the offer)."""
+        self._stack_refused += 1
+        call_id = f"sip-refused-{self._stack_refused}-{refused.sip_call_id[:24]}"
+        why = refused.reason if refused.gated else "sip_stack"
+        fields = {"reason": why, "status": 503, "retry_after": self.settings.retry_after_s}
+        if refused.gated and (line := self._gate_log.note(why, fields, time.monotonic())):
+            log.info("call_refused", **line, at="sip_layer")  # rate-limited: floods land here
+        caller, dialed = refused.from_uri, refused.request_uri
+        self._record_refusal(call_id, caller, dialed, refused.sip_call_id, why, refused.status)
+
+    def _record_refusal(  # noqa: PLR0917  (one CDR's fields, all positional strings)
+        self, call_id: str, caller: str, dialed: str, sip_call_id: str, why: str, status: int
+    ) -> None:
+        """The CDR (and empty transcript) of a call refused before it was answered."""
         record = CallRecord(
-            call_id=leg.call_id,
+            call_id=call_id,
             transport="sip",
-            caller=sip_user(leg.caller),
-            dialed=sip_user(leg.dialed),
-            sip_call_id=leg.sip_call_id,
+            caller=sip_user(caller),
+            dialed=sip_user(dialed),
+            sip_call_id=sip_call_id,
             outcome=f"refused_{why}",
-            sip_codes=[503],
+            sip_codes=[status],
         )
         now = time.monotonic()
         record.mark("invite", now)
@@ -210,10 +252,14 @@ class Gateway:
             "draining": self.draining,
             "active_calls": len(self.active),
             "max_calls": self.settings.max_calls,
+            "security": self.sip.security,
         }
         ready = self.started and self.sip.registered and not self.draining
         body = json.dumps({"ready": ready, **state}).encode()
         return Response(200 if ready else 503, body, "application/json")
+
+    async def _metrics(self, _request: Request) -> Response:
+        return Response(200, self.metrics.render(), CONTENT_TYPE)
 
     async def _calls(self, request: Request) -> Response:
         """Recent finished calls (CDRs with their transcripts); ``?sip_call_id=`` filters."""

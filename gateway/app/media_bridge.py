@@ -150,9 +150,10 @@ async def pump_uplink(
             await asyncio.sleep(delay)
         elif delay < -1.0:  # the loop stalled for a second: re-anchor instead of bursting
             start, tick = loop.time(), 0
-        pcm = queue.drain_bytes()
-        if pcm:
-            await send(encode(pcm))
+        frames, stamps = queue.drain_stamped()
+        if frames:
+            await send(encode(b"".join(frames)))
+            queue.sent(stamps, loop.time())
 
 
 Send = Callable[[bytes], Awaitable[None]]
@@ -165,10 +166,26 @@ class UplinkTicker:
     here); one shared tick drains every call's queue in a single wakeup, with the same 20 ms
     uplink latency. Calls join with :meth:`add` and leave with :meth:`remove`; the ticker's task
     runs while it has calls and ends when the last one leaves.
+
+    The tick is phase-locked to pjmedia's clock: every call of the process receives its frame
+    on the same clock tick, so the ticker wakes ``lag_s`` after the newest frame it drained,
+    plus one period. A frame then waits ~``lag_s`` for its append instead of anywhere in 0-20
+    ms (with no frames, e.g. before media starts, it keeps its own 20 ms timeline). When the
+    clock runs late (a busy machine), a call that had a frame last time finds none: the ticker
+    looks again ``retry_s`` later (once per call and stall) instead of leaving that frame a
+    whole period behind.
     """
 
-    def __init__(self, frame_ms: int = FRAME_MS) -> None:
+    def __init__(
+        self, frame_ms: int = FRAME_MS, lag_s: float = 0.001, retry_s: float = 0.002
+    ) -> None:
         self._period = frame_ms / 1000
+        self._lag = lag_s
+        self._retry = retry_s
+        self._last: dict[int, float] = {}
+        """Each call's newest frame so far (when it was put)."""
+        self._stalled: set[int] = set()
+        """Calls already looked at again for their late frame (once per stall)."""
         self._calls: dict[int, tuple[UplinkQueue, Callable[[bytes], bytes], Send]] = {}
         self._next = 0
         self._task: asyncio.Task[None] | None = None
@@ -183,6 +200,8 @@ class UplinkTicker:
 
     def remove(self, handle: int) -> None:
         self._calls.pop(handle, None)
+        self._last.pop(handle, None)
+        self._stalled.discard(handle)
 
     @property
     def calls(self) -> int:
@@ -197,18 +216,41 @@ class UplinkTicker:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        start, tick = loop.time(), 0
+        due = loop.time()
         while self._calls:
-            tick += 1
-            delay = start + tick * self._period - loop.time()
+            due += self._period
+            delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -1.0:  # the loop stalled: re-anchor instead of bursting
-                start, tick = loop.time(), 0
-            for queue, encode, send in list(self._calls.values()):
-                pcm = queue.drain_bytes()
-                if pcm:
-                    try:
-                        await send(encode(pcm))
-                    except Exception:  # one call's failure must not stop the others
-                        log.exception("uplink_send_failed")
+                due = loop.time()
+            newest, missed = await self._drain_all(loop)
+            if newest is not None:  # lock onto pjmedia's clock: next frames at newest + period
+                due = newest + self._lag
+            if missed:  # the clock is late for some call: look again shortly
+                due = loop.time() + self._retry - self._period
+
+    async def _drain_all(self, loop: asyncio.AbstractEventLoop) -> tuple[float | None, bool]:
+        """Send every call's queued frames: the newest frame's arrival time (None: none), and
+        whether some call's next frame is overdue (a late clock tick, looked at once)."""
+        newest: float | None = None
+        missed = False
+        overdue = loop.time() - self._period - self._lag  # a frame older than this has a successor
+        for handle, (queue, encode, send) in list(self._calls.items()):
+            frames, stamps = queue.drain_stamped()
+            if not frames:
+                last = self._last.get(handle)
+                if last is not None and last < overdue and handle not in self._stalled:
+                    self._stalled.add(handle)
+                    missed = True
+                continue
+            self._stalled.discard(handle)
+            self._last[handle] = stamps[-1]
+            try:
+                await send(encode(b"".join(frames)))
+            except Exception:  # one call's failure must not stop the others
+                log.exception("uplink_send_failed")
+                continue
+            queue.sent(stamps, loop.time())
+            newest = stamps[-1] if newest is None else max(newest, stamps[-1])
+        return newest, missed

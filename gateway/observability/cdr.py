@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,12 @@ def _iso(epoch: float) -> str:
 class CdrWriter:
     """Writes ``<dir>/cdr.jsonl`` and ``<dir>/transcripts/<call_id>.txt``."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(
+        self, directory: str | Path, on_write: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.directory = Path(directory)
+        self._on_write = on_write
+        """Told every CDR once it is written (the metrics count calls here)."""
         self.transcripts = self.directory / "transcripts"
         self.transcripts.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "cdr.jsonl"
@@ -57,6 +61,8 @@ class CdrWriter:
             os.write(fd, data)
         finally:
             os.close(fd)
+        if self._on_write is not None:
+            self._on_write(cdr)
         return cdr
 
 

@@ -126,3 +126,56 @@ async def test_one_ticker_forwards_every_calls_uplink() -> None:
     await asyncio.sleep(0.05)
     assert ticker.calls == 0
     await ticker.stop()
+
+
+async def test_ticker_locks_onto_the_frames_arrival() -> None:
+    """The shared ticker wakes just after the newest frame it sent plus one period, so a
+    frame put by the clock thread waits about the lag, not up to a whole period."""
+    from gateway.app.media_bridge import UplinkTicker
+
+    loop = asyncio.get_running_loop()
+    queue = UplinkQueue(capacity_ms=1000)
+    sent_at: list[float] = []
+
+    async def send(_audio: bytes) -> None:
+        sent_at.append(loop.time())
+
+    ticker = UplinkTicker(frame_ms=40, lag_s=0.004)
+    ticker.add(queue, AudioCodec.PCMU, send)
+    arrivals = []
+    start = loop.time() + 0.013  # off the ticker's own 40 ms grid
+    for n in range(6):
+        await asyncio.sleep(max(0.0, start + n * 0.040 - loop.time()))
+        queue.put(b"\x00" * 320)
+        arrivals.append(loop.time())
+    await asyncio.sleep(0.060)
+    await ticker.stop()
+    waits = [min(s - a for s in sent_at if s >= a) for a in arrivals[2:]]
+    assert max(waits) < 0.015, waits  # locked: ~lag + timer slack; unlocked it would be 27 ms
+
+
+async def test_ticker_looks_again_when_a_frame_is_late() -> None:
+    """A clock tick 6 ms late: instead of leaving that frame a whole period behind, the ticker
+    looks again shortly and sends it within a few ms of its arrival."""
+    from gateway.app.media_bridge import UplinkTicker
+
+    loop = asyncio.get_running_loop()
+    queue = UplinkQueue(capacity_ms=1000)
+    sent_at: list[float] = []
+
+    async def send(_audio: bytes) -> None:
+        sent_at.append(loop.time())
+
+    ticker = UplinkTicker(frame_ms=40, lag_s=0.002, retry_s=0.004)
+    ticker.add(queue, AudioCodec.PCMU, send)
+    start = loop.time() + 0.013
+    arrivals = []
+    for n in range(5):
+        late = 0.006 if n == 3 else 0.0
+        await asyncio.sleep(max(0.0, start + n * 0.040 + late - loop.time()))
+        queue.put(b"\x00" * 320)
+        arrivals.append(loop.time())
+    await asyncio.sleep(0.060)
+    await ticker.stop()
+    wait = min(s - arrivals[3] for s in sent_at if s >= arrivals[3])
+    assert wait < 0.015, wait  # without the second look it would be ~36 ms

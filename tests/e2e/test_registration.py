@@ -118,7 +118,8 @@ def test_gateway_registers_with_kamailio_and_answers_calls_routed_to_it(calls: S
         env={"VOICEGW_SIP_PASSWORD": password},
     )  # fmt: skip
     wait_for(lambda: (calls.ready() or {}).get("registered") is True, 10, "registration")
-    assert calls.ready() == {
+    state = {k: v for k, v in (calls.ready() or {}).items() if k != "security"}
+    assert state == {
         "ready": True, "started": True, "registered": True, "draining": False,
         "active_calls": 0, "max_calls": 3,
     }  # fmt: skip

@@ -20,20 +20,37 @@ pops one per tick (silence when dry) and credits the item with those bytes, so b
 truncate the item at what was really handed to the caller. ``flush()`` drops everything unplayed
 under the lock, so the very next tick is silence. An optional release cursor holds frames
 beyond a sequence number until the loop releases them.
+
+**Timing** (:class:`MediaStats`, one per process unless a buffer is given its own): each frame
+is stamped with ``time.monotonic()`` where it enters a buffer, so the gateway's own added
+latency is measured per direction without touching the frames' path:
+
+* uplink: frame put by the clock thread -> its append sent to the model (:meth:`UplinkQueue.sent`);
+* downlink: frame pushed (model audio received) -> frame pulled by the clock thread, counted
+  from the moment it could first have played: not before it arrived, and not before the
+  previous frame's 20 ms were over (waiting behind earlier audio is the model's faster than
+  real-time schedule, not delay). A frame that starts a talk spurt waits for the next clock
+  tick (0-20 ms); a frame held by guarded playout counts its hold;
+* cut to silence: :meth:`PlayoutRing.flush` of playing audio (barge-in, guardrail) -> the next
+  frame handed to pjmedia, which sends it on the same tick.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from time import monotonic
 
 from gateway.core.audio.codec import FRAME_MS
+from gateway.core.latency import LatencyHistogram
 from gateway.errors import AudioError
 
 __all__ = [
     "FRAME_BYTES",
+    "PROCESS_MEDIA_STATS",
     "SILENCE",
+    "MediaStats",
     "PlayoutCounters",
     "PlayoutRing",
     "UplinkCounters",
@@ -43,6 +60,23 @@ __all__ = [
 FRAME_BYTES = 320
 """20 ms of 16-bit mono PCM at 8 kHz: the only frame either buffer holds."""
 SILENCE = bytes(FRAME_BYTES)
+_FRAME_S = FRAME_MS / 1000
+
+
+@dataclass(slots=True)
+class MediaStats:
+    """Added latency per direction and cut-to-silence times, over every call that shares it."""
+
+    uplink: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Frame from pjmedia -> its append sent (loop thread writes)."""
+    downlink: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Model audio received -> frame pulled by pjmedia, beyond its earliest slot (clock thread)."""
+    cut_to_silence: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Flush of playing audio -> next frame handed to pjmedia (clock thread)."""
+
+
+PROCESS_MEDIA_STATS = MediaStats()
+"""The process's stats: every buffer created without its own feeds these (metrics read them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +92,24 @@ class UplinkCounters:
 class UplinkQueue:
     """Bounded, locked FIFO of caller frames: clock thread ``put``, loop ``drain``."""
 
-    __slots__ = ("_capacity", "_dropped", "_frames", "_lock", "_malformed", "_received")
+    __slots__ = (
+        "_capacity",
+        "_dropped",
+        "_frames",
+        "_latency",
+        "_lock",
+        "_malformed",
+        "_received",
+        "_stamps",
+    )
 
-    def __init__(self, capacity_ms: int = 2000) -> None:
+    def __init__(self, capacity_ms: int = 2000, stats: MediaStats | None = None) -> None:
         if capacity_ms < FRAME_MS:
             raise ValueError(f"uplink capacity {capacity_ms} ms is below one frame")
         self._capacity = capacity_ms // FRAME_MS
         self._frames: deque[bytes] = deque()
+        self._stamps: deque[float] = deque()
+        self._latency = (stats or PROCESS_MEDIA_STATS).uplink
         self._lock = threading.Lock()
         self._received = 0
         self._dropped = 0
@@ -75,25 +120,39 @@ class UplinkQueue:
         if len(frame) != FRAME_BYTES:
             self._malformed += 1
             frame = SILENCE
+        now = monotonic()
         with self._lock:
             self._received += 1
             if len(self._frames) >= self._capacity:
                 self._frames.popleft()
+                self._stamps.popleft()
                 self._dropped += 1
             self._frames.append(frame)
+            self._stamps.append(now)
 
     def drain(self) -> list[bytes]:
         """Loop: every queued frame, oldest first (possibly none)."""
-        with self._lock:
-            if not self._frames:
-                return []
-            frames = list(self._frames)
-            self._frames.clear()
-        return frames
+        return self.drain_stamped()[0]
 
     def drain_bytes(self) -> bytes:
         """Loop: every queued frame joined into one PCM16 chunk (``b""`` when empty)."""
         return b"".join(self.drain())
+
+    def drain_stamped(self) -> tuple[list[bytes], list[float]]:
+        """Loop: every queued frame, and when each arrived (``time.monotonic()``)."""
+        with self._lock:
+            if not self._frames:
+                return [], []
+            frames, stamps = list(self._frames), list(self._stamps)
+            self._frames.clear()
+            self._stamps.clear()
+        return frames, stamps
+
+    def sent(self, stamps: list[float], now: float) -> None:
+        """Loop: the frames stamped ``stamps`` reached the model at ``now`` (added latency)."""
+        add = self._latency.add
+        for stamp in stamps:
+            add(now - stamp)
 
     @property
     def queued(self) -> int:
@@ -140,11 +199,13 @@ class PlayoutRing:
     __slots__ = (
         "_capacity",
         "_cursor",
+        "_cut_at",
         "_expecting",
         "_flushed",
         "_frames",
         "_held",
         "_held_run",
+        "_last_play",
         "_lock",
         "_max_hold",
         "_next_seq",
@@ -154,16 +215,19 @@ class PlayoutRing:
         "_played_frames",
         "_pushed",
         "_silent",
+        "_stats",
         "_underruns",
     )
 
-    def __init__(self, capacity_ms: int = 60_000, max_hold_ms: int = 300) -> None:
+    def __init__(
+        self, capacity_ms: int = 60_000, max_hold_ms: int = 300, stats: MediaStats | None = None
+    ) -> None:
         if capacity_ms < FRAME_MS:
             raise ValueError(f"playout capacity {capacity_ms} ms is below one frame")
         self._max_hold = max(1, max_hold_ms // FRAME_MS)
         self._held = self._held_run = self._overruns = 0
         self._capacity = capacity_ms // FRAME_MS
-        self._frames: deque[tuple[int, bytes, str, int]] = deque()
+        self._frames: deque[tuple[int, bytes, str, int, float]] = deque()
         self._lock = threading.Lock()
         self._played: dict[str, int] = {}
         self._next_seq = 0
@@ -171,6 +235,10 @@ class PlayoutRing:
         self._expecting = False
         self._pushed = self._played_frames = self._overflows = 0
         self._underruns = self._silent = self._flushed = 0
+        self._stats = stats or PROCESS_MEDIA_STATS
+        self._last_play: float | None = None
+        """When the previous tick played a frame (None: it played silence)."""
+        self._cut_at: float | None = None
 
     # --- loop side ---------------------------------------------------------------------------
 
@@ -188,7 +256,7 @@ class PlayoutRing:
                 return None
             seq = self._next_seq
             self._next_seq = seq + 1
-            self._frames.append((seq, frame, item_id, api_bytes))
+            self._frames.append((seq, frame, item_id, api_bytes, monotonic()))
             self._pushed += 1
             self._expecting = True
             return seq
@@ -204,6 +272,8 @@ class PlayoutRing:
         Returns the API bytes played per item since the last report, as :meth:`take_played`.
         """
         with self._lock:
+            if self._frames or self._last_play is not None:
+                self._cut_at = monotonic()
             self._flushed += len(self._frames)
             self._frames.clear()
             self._expecting = False
@@ -274,23 +344,37 @@ class PlayoutRing:
         the guardrails' normal trip path still applies) and the cursor is dropped.
         """
         with self._lock:
+            if self._cut_at is not None:
+                self._stats.cut_to_silence.add(monotonic() - self._cut_at)
+                self._cut_at = None
             frames = self._frames
             if frames and self._cursor is not None and frames[0][0] > self._cursor:
                 self._held_run += 1
                 if self._held_run <= self._max_hold:
                     self._held += 1
                     self._silent += 1
+                    self._last_play = None
                     return SILENCE
                 self._overruns += 1
                 self._cursor = None
             if frames:
                 self._held_run = 0
-                _, frame, item_id, api_bytes = frames.popleft()
+                _, frame, item_id, api_bytes, pushed_at = frames.popleft()
                 played = self._played
                 played[item_id] = played.get(item_id, 0) + api_bytes
                 self._played_frames += 1
+                self._note_played(pushed_at)
                 return frame
             self._silent += 1
+            self._last_play = None
             if self._expecting:
                 self._underruns += 1
             return SILENCE
+
+    def _note_played(self, pushed_at: float) -> None:
+        """Clock thread, lock held: the added latency of the frame pushed at ``pushed_at``."""
+        now = monotonic()
+        last = self._last_play
+        ready = pushed_at if last is None else max(pushed_at, last + _FRAME_S)
+        self._stats.downlink.add(max(0.0, now - ready))
+        self._last_play = now

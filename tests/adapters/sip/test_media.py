@@ -244,3 +244,112 @@ def test_played_bytes_are_conserved(ops: list[str]) -> None:
         reported[item] = reported.get(item, 0) + n
     assert reported == played_truth
     assert ring.queued_ms == len(queue) * 20
+
+
+# --- timing: added latency and cut-to-silence ------------------------------------------------
+
+
+class _Clock:
+    """A fake ``time.monotonic`` the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    from gateway.adapters.sip import media
+
+    fake = _Clock()
+    monkeypatch.setattr(media, "monotonic", fake)
+    return fake
+
+
+def test_uplink_latency_runs_from_put_to_sent(clock: _Clock) -> None:
+    """Each frame's added latency is the time from its put to the append that carried it."""
+    from gateway.adapters.sip.media import MediaStats
+
+    stats = MediaStats()
+    q = UplinkQueue(stats=stats)
+    q.put(frame(1))
+    clock.now += 0.020
+    q.put(frame(2))
+    frames, stamps = q.drain_stamped()
+    assert frames == [frame(1), frame(2)]
+    q.sent(stamps, clock.now + 0.001)
+    assert stats.uplink.count == 2
+    assert stats.uplink.total == pytest.approx(0.021 + 0.001)
+
+
+def test_uplink_overflow_drops_the_oldest_stamp_with_its_frame(clock: _Clock) -> None:
+    """A full queue keeps frames and stamps paired: the newest frames with their own times."""
+    q = UplinkQueue(capacity_ms=40)
+    for n in range(3):
+        q.put(frame(n))
+        clock.now += 0.020
+    frames, stamps = q.drain_stamped()
+    assert frames == [frame(1), frame(2)]
+    assert stamps == [pytest.approx(100.020), pytest.approx(100.040)]
+
+
+def test_downlink_latency_skips_waiting_behind_earlier_audio(clock: _Clock) -> None:
+    """A burst pushed at once: only the first frame waits for its tick; the others play in
+    their own slots, which is the model's schedule, not added latency."""
+    from gateway.adapters.sip.media import MediaStats
+
+    stats = MediaStats()
+    ring = PlayoutRing(stats=stats)
+    for n in range(5):
+        ring.push(frame(n), "a", 160)
+    for tick in range(5):
+        clock.now = 100.007 + tick * 0.020  # the clock ticks 7 ms after the push
+        ring.next_frame()
+    counts, total = stats.downlink.snapshot()
+    assert sum(counts) == 5
+    assert total == pytest.approx(0.007)  # the first frame's wait for the tick, nothing else
+
+
+def test_downlink_latency_counts_a_late_tick(clock: _Clock) -> None:
+    """A tick 3 ms late adds 3 ms to the frame it plays."""
+    from gateway.adapters.sip.media import MediaStats
+
+    stats = MediaStats()
+    ring = PlayoutRing(stats=stats)
+    ring.push(frame(1), "a", 160)
+    ring.push(frame(2), "a", 160)
+    ring.next_frame()  # at 100.0, at once
+    clock.now += 0.023
+    ring.next_frame()
+    assert stats.downlink.total == pytest.approx(0.003)
+
+
+def test_flush_of_playing_audio_times_the_cut_to_the_next_tick(clock: _Clock) -> None:
+    """Barge-in: from the flush to the next frame handed to pjmedia (silence)."""
+    from gateway.adapters.sip.media import MediaStats
+
+    stats = MediaStats()
+    ring = PlayoutRing(stats=stats)
+    for n in range(3):
+        ring.push(frame(n), "a", 160)
+    ring.next_frame()
+    clock.now += 0.005
+    ring.flush()
+    clock.now += 0.012
+    assert ring.next_frame() == SILENCE
+    assert stats.cut_to_silence.count == 1
+    assert stats.cut_to_silence.total == pytest.approx(0.012)
+
+
+def test_flush_of_a_silent_ring_is_not_a_cut(clock: _Clock) -> None:
+    """Nothing was playing or queued: a flush cuts nothing, so nothing is timed."""
+    from gateway.adapters.sip.media import MediaStats
+
+    stats = MediaStats()
+    ring = PlayoutRing(stats=stats)
+    ring.next_frame()
+    ring.flush()
+    ring.next_frame()
+    assert stats.cut_to_silence.count == 0
