@@ -58,7 +58,7 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def _tcp_open(port: int) -> bool:
+def tcp_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -131,7 +131,7 @@ class Stack:
         args = [VOICEGW, "--log-format", "json", "emulator", "--port", str(self.emulator_port)]
         proc = start("emulator", [*args, "--scenario", str(path), *extra], self.workdir)
         self.procs.append(proc)
-        wait_for(lambda: _tcp_open(self.emulator_port), 15, "the emulator to listen")
+        wait_for(lambda: tcp_open(self.emulator_port), 15, "the emulator to listen")
         return proc
 
     def start_gateway(self, graph: str, *extra: str, env: dict[str, str] | None = None) -> Proc:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app.kamailio_config import TEMPLATE, Machine, dispatcher_list, front_config
-from gateway.app.loadtest_procs import free_port_block
+from gateway.app.loadtest_procs import free_port_block, get_json
 from tests.conftest import require_tool
-from tests.e2e.harness import SIPP_DIR, VOICEGW, Proc, Sipp, free_port, start, wait_for
+from tests.e2e.harness import SIPP_DIR, VOICEGW, Proc, Sipp, free_port, start, tcp_open, wait_for
 
 GRAPH = """
 name: scale
@@ -41,28 +41,6 @@ agents:
 routes: {default: desk}
 """
 SCENARIO = "fallback: Sorry, I can only tell you our opening hours.\n"
-
-
-def get_json(url: str) -> Any:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310
-            return json.loads(answer.read())
-    except urllib.error.HTTPError as refused:
-        with contextlib.suppress(ValueError):
-            return json.loads(refused.read())
-        return None
-    except (OSError, ValueError):
-        return None
-
-
-def get_text(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
-        return str(answer.read().decode())
 
 
 @dataclass
@@ -114,7 +92,7 @@ class Site:
         self.emulator_port = free_port()
         args = [VOICEGW, "--log-format", "json", "emulator", "--port", str(self.emulator_port)]
         self.procs.append(start("emulator", [*args, "--scenario", str(path)], self.workdir))
-        wait_for(lambda: _tcp_open(self.emulator_port), 15, "the emulator")
+        wait_for(lambda: tcp_open(self.emulator_port), 15, "the emulator")
 
     def serve_args(self, *extra: str) -> list[str]:
         graph = self.workdir / "graph.yaml"
@@ -241,13 +219,6 @@ class Workers:
 
 def proc_alive(proc: Proc) -> bool:
     return proc.popen.poll() is None
-
-
-def _tcp_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def make_quiet_pcap(workdir: Path, seconds: float) -> Path:
