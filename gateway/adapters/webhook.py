@@ -7,10 +7,12 @@ is HMAC-SHA256 of ``"{id}.{timestamp}.{body}"``; the key is the base64-decoded p
 its encoding come from ``standardwebhooks`` (the scheme's reference library); the clock, the
 tolerance (300 s both ways) and the replay cache are ours, so they are tested with a fixed clock.
 
-:class:`WebhookReceiver` is the HTTP route: verify, then parse, then hand a
+:class:`WebhookReceiver` is the HTTP route: admit (rate limit), verify, then parse, then hand a
 ``realtime.call.incoming`` to the application and answer at once (2xx); other event types are
 acknowledged and ignored, since a non-2xx answer only makes OpenAI retry. Refusals::
 
+    429  over the rate limit, per source address or overall (Retry-After); checked before
+         anything else, so a flood costs no HMAC; logged at most once a second
     400  missing or malformed headers, malformed JSON or payload, body not UTF-8
     401  no matching signature, timestamp outside the tolerance
     409  a webhook-id already seen (a replay)
@@ -25,6 +27,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 import re
 import time
 from collections import OrderedDict
@@ -37,6 +40,7 @@ import structlog
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from gateway.adapters.http_server import Request, Response
+from gateway.core.rate_limit import RateLimitedLog, RateLimiter
 from gateway.errors import ConfigError, ConfigIssue, GatewayError
 
 __all__ = [
@@ -219,10 +223,11 @@ def _sip_headers(raw: Any) -> tuple[tuple[str, str], ...]:
 
 
 class WebhookReceiver:
-    """The ``POST /openai/webhook`` route: verify, parse, hand calls on, answer at once.
+    """The ``POST /openai/webhook`` route: admit, verify, parse, hand calls on, answer at once.
 
     ``on_call`` must not block: it decides (start, duplicate, refuse ...) and schedules the
-    work; its return value is logged and becomes the response body.
+    work; its return value is logged and becomes the response body. ``limiter`` (keyed by the
+    peer address, on the ``monotonic`` clock) refuses floods with 429 before any verification.
     """
 
     def __init__(
@@ -231,12 +236,22 @@ class WebhookReceiver:
         on_call: Callable[[IncomingCall], str],
         *,
         clock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._verifier = verifier
         self._on_call = on_call
         self._clock = clock
+        self._limiter = limiter
+        self._monotonic = monotonic
+        self.limited_log = RateLimitedLog(per_second=1)
+        """Which 429s get a log line; its ``counts`` has them all (``rate_limited``)."""
 
     async def __call__(self, request: Request) -> Response:
+        if self._limiter is not None:
+            now = self._monotonic()
+            if wait := self._limiter.check(request.peer, now):
+                return self._limited(request.peer, wait, now)
         try:
             webhook_id = self._verifier.verify(request.headers, request.body, self._clock())
             found = parse_incoming_call(request.body, webhook_id)
@@ -248,3 +263,11 @@ class WebhookReceiver:
             return Response.text(200, "ignored\n")
         log.info("webhook_received", webhook_id=webhook_id, call_id=found.call_id)
         return Response.text(200, self._on_call(found) + "\n")
+
+    def _limited(self, peer: str, wait: float, now: float) -> Response:
+        retry = max(1, math.ceil(wait))
+        fields = {"status": 429, "peer": peer, "retry_after": retry}
+        if (line := self.limited_log.note("rate_limited", fields, now)) is not None:
+            log.warning("webhook_rate_limited", **line)
+        headers = {"Retry-After": str(retry)}
+        return Response(429, b"too many webhook requests\n", headers=headers)

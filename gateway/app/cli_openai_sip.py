@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,26 @@ def add_openai_sip_command(commands: Any) -> None:
     )
     web.add_argument(
         "--http-port", type=int, default=int(_env("HTTP_PORT", 8080)), help="[VOICEGW_HTTP_PORT]"
+    )
+    web.add_argument(
+        "--webhook-rate",
+        type=float,
+        default=float(_env("WEBHOOK_RATE", 20)),
+        help="webhook requests/s allowed per source address, more get 429 + Retry-After "
+        "(0: no limit) [VOICEGW_WEBHOOK_RATE]",
+    )
+    web.add_argument(
+        "--webhook-burst",
+        type=int,
+        default=int(_env("WEBHOOK_BURST", 40)),
+        help="requests one source may send at once [VOICEGW_WEBHOOK_BURST]",
+    )
+    web.add_argument(
+        "--webhook-total-rate",
+        type=float,
+        default=float(_env("WEBHOOK_TOTAL_RATE", 100)),
+        help="webhook requests/s from all sources together; burst twice that "
+        "[VOICEGW_WEBHOOK_TOTAL_RATE]",
     )
     api = cmd.add_argument_group("OpenAI")
     api.add_argument(
@@ -106,6 +127,7 @@ def openai_sip_settings(args: argparse.Namespace) -> OpenAISipSettings:
         problem("OPENAI_API_KEY is needed for the OpenAI API")
     if args.max_calls < 1:
         problem("--max-calls must be at least 1")
+    _check_rates(args, problem)
     if problems or secret is None:
         raise ConfigError(problems)
     allow = args.allow_caller
@@ -124,7 +146,21 @@ def openai_sip_settings(args: argparse.Namespace) -> OpenAISipSettings:
         allow_callers=tuple(a.strip() for a in allow if a.strip()),
         drain_timeout_s=args.drain_timeout,
         transfer_wait_s=args.transfer_wait_s,
+        webhook_rate=args.webhook_rate,
+        webhook_burst=args.webhook_burst,
+        webhook_total_rate=args.webhook_total_rate,
+        webhook_total_burst=max(1, round(2 * args.webhook_total_rate)),
     )
+
+
+def _check_rates(args: argparse.Namespace, problem: Callable[[str], None]) -> None:
+    if args.webhook_rate < 0:
+        problem("--webhook-rate must be 0 (no limit) or more")
+    elif args.webhook_rate > 0:
+        if args.webhook_burst < 1:
+            problem("--webhook-burst must be at least 1")
+        if args.webhook_total_rate < args.webhook_rate:
+            problem("--webhook-total-rate must be at least --webhook-rate")
 
 
 def run_openai_sip(args: argparse.Namespace) -> int:

@@ -9,6 +9,9 @@ The carrier sends calls to OpenAI's SIP endpoint; OpenAI POSTs a signed
   (and leaves a CDR);
 * otherwise :class:`~gateway.app.openai_sip_call.OpenAISipCall` routes, accepts and runs it.
 
+The webhook endpoint refuses bodies over ``max_body`` (413) and floods (429 + Retry-After, per
+source address and overall, before any signature is checked: ``webhook_rate`` & co).
+
 Also ``GET /healthz``, ``/readyz`` and ``/calls`` (recent CDRs with transcripts, ``?sip_call_id=``
 filters), as ``voicegw serve`` has. SIGTERM/SIGINT drain: new calls are refused with 486, live
 ones may finish until the deadline, then they are ended politely.
@@ -40,6 +43,7 @@ from gateway.app.openai_sip_call import TRANSPORT, OpenAISipCall, OpenAISipServi
 from gateway.app.recent_calls import calls_response
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallRecord
+from gateway.core.rate_limit import RateLimit, RateLimiter
 from gateway.observability.cdr import CdrWriter
 from gateway.observability.logging import bind_call
 
@@ -70,8 +74,23 @@ class OpenAISipSettings:
     drain_timeout_s: float = 30.0
     transfer_wait_s: float = 30.0
     max_body: int = 64 * 1024
+    webhook_rate: float = 20.0
+    """Webhook requests a second allowed from one source address (0: no rate limit at all)."""
+    webhook_burst: int = 40
+    webhook_total_rate: float = 100.0
+    """Webhook requests a second allowed from all sources together."""
+    webhook_total_burst: int = 200
     opener: Opener | None = field(default=None, compare=False)
     """Tests only: how to open sideband sockets."""
+
+
+def _limiter(settings: OpenAISipSettings) -> RateLimiter | None:
+    if settings.webhook_rate <= 0:
+        return None
+    return RateLimiter(
+        RateLimit(settings.webhook_rate, settings.webhook_burst),
+        RateLimit(settings.webhook_total_rate, settings.webhook_total_burst),
+    )
 
 
 class OpenAISipGateway:
@@ -93,9 +112,10 @@ class OpenAISipGateway:
             transfer_wait_s=settings.transfer_wait_s,
         )
         verifier = WebhookVerifier(settings.webhook_secret)
+        self.webhook = WebhookReceiver(verifier, self._on_incoming, limiter=_limiter(settings))
         self.http = HttpServer(
             {
-                ("POST", WEBHOOK_PATH): WebhookReceiver(verifier, self._on_incoming),
+                ("POST", WEBHOOK_PATH): self.webhook,
                 ("GET", "/healthz"): self._healthz,
                 ("GET", "/readyz"): self._readyz,
                 ("GET", "/calls"): self._calls,

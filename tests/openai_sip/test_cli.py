@@ -6,14 +6,19 @@ import argparse
 import json
 import signal
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from gateway.adapters.webhook import WebhookSecret
 from gateway.app.cli_openai_sip import add_openai_sip_command, openai_sip_settings
+from gateway.app.openai_sip import WEBHOOK_PATH
 from gateway.emulator.cli import add_emulator_command, server_from_args
 from gateway.emulator.cli_sip import front_from_args
+from gateway.emulator.webhooks import call_incoming_event
 from gateway.errors import ConfigError
 from tests.e2e.harness import VOICEGW, free_port, wait_for
 from tests.openai_sip.helpers import SECRET
@@ -65,6 +70,19 @@ def test_gateway_settings_come_from_flags_and_environment(monkeypatch: pytest.Mo
                                         "bob", "--api-base", "http://h/v1",
                                         "--realtime-url", "ws://h/v1/realtime"))  # fmt: skip
     assert flagged.allow_callers == ("bob",)
+    assert (flagged.webhook_rate, flagged.webhook_burst) == (20, 40)  # the defaults
+    monkeypatch.setenv("VOICEGW_WEBHOOK_RATE", "5")
+    limited = openai_sip_settings(_args("openai-sip", "--config", "g.yaml", "--webhook-burst",
+                                        "7", "--webhook-total-rate", "30", "--api-base",
+                                        "http://h/v1", "--realtime-url",
+                                        "ws://h/v1/realtime"))  # fmt: skip
+    assert (limited.webhook_rate, limited.webhook_burst) == (5, 7)
+    assert (limited.webhook_total_rate, limited.webhook_total_burst) == (30, 60)
+    with pytest.raises(ConfigError) as caught:
+        openai_sip_settings(_args("openai-sip", "--config", "g.yaml", "--webhook-burst", "0",
+                                  "--webhook-total-rate", "1", "--api-base", "http://h/v1",
+                                  "--realtime-url", "ws://h/v1/realtime"))  # fmt: skip
+    assert "--webhook-burst" in _issues(caught) and "--webhook-total-rate" in _issues(caught)
 
 
 def test_the_emulators_sip_front_needs_a_secret_and_a_webhook_url(
@@ -112,3 +130,63 @@ def test_the_command_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
         _out, err = proc.communicate(timeout=5)
     assert SECRET.removeprefix("whsec_") not in err.decode()
     assert b"gateway_stopped" in err
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    ask = urllib.request.Request(url, body, headers, method="POST")  # noqa: S310  (loopback http)
+    try:
+        with urllib.request.urlopen(ask, timeout=5) as answer:  # noqa: S310  (loopback http)
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers), refused.read()
+
+
+def test_the_webhook_is_rate_limited_with_429_and_retry_after(tmp_path: Path) -> None:
+    """A real process with ``--webhook-rate 1 --webhook-burst 3``: a flood of unsigned posts
+    gets 400 for the burst, then 429 + Retry-After without being verified (only the 400s are
+    logged as webhook_rejected; the 429s get few log lines); after waiting Retry-After, a
+    genuine signed delivery is accepted."""
+    graph = tmp_path / "graph.yaml"
+    graph.write_text(GRAPH)
+    port = free_port()
+    args = [
+        VOICEGW, "--log-format", "json", "openai-sip", "--config", str(graph),
+        "--http-port", str(port), "--api-base", "http://127.0.0.1:9/v1",
+        "--realtime-url", "ws://127.0.0.1:9/v1/realtime", "--cdr-dir", str(tmp_path),
+        "--webhook-rate", "1", "--webhook-burst", "3",
+    ]  # fmt: skip
+    env = {"OPENAI_WEBHOOK_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+    try:
+        wait_for(lambda: _healthy(port), 15, "/healthz")
+        junk = b'{"type": "realtime.call.incoming"}'
+        answers = [_post(url, junk, {"content-type": "application/json"}) for _ in range(20)]
+        statuses = [status for status, _, _ in answers]
+        limited = [headers for status, headers, _ in answers if status == 429]
+        body = json.dumps(call_incoming_event("rtc_after", [("From", "<sip:a@x>")], created_at=1))
+        time.sleep(int(limited[-1]["Retry-After"]) if limited else 0)
+        signed = WebhookSecret(SECRET).headers("wh_after", int(time.time()), body)
+        genuine = _post(url, body.encode(), {**signed, "content-type": "application/json"})
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _out, err = proc.communicate(timeout=5)
+    first_400s = statuses.index(429) if 429 in statuses else len(statuses)
+    assert first_400s >= 3 and set(statuses[:first_400s]) == {400}, statuses
+    assert statuses.count(429) >= 10 and all(h["Retry-After"] == "1" for h in limited)
+    assert genuine[0] == 200 and genuine[2] == b"accepted\n"
+    lines = err.decode().splitlines()
+    events = [json.loads(line)["event"] for line in lines if line.startswith("{")]
+    assert events.count("webhook_rejected") == statuses.count(400)
+    assert 1 <= events.count("webhook_rate_limited") < statuses.count(429)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False

@@ -17,14 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai import InvalidWebhookSignatureError, OpenAI
 from openai.types.webhooks import RealtimeCallIncomingWebhookEvent
+from structlog.testing import capture_logs
 
+from gateway.adapters.http_server import Request
 from gateway.adapters.webhook import (
     IncomingCall,
+    WebhookReceiver,
     WebhookRejected,
     WebhookSecret,
     WebhookVerifier,
     parse_incoming_call,
 )
+from gateway.core.rate_limit import RateLimit, RateLimiter
 from gateway.emulator.webhooks import call_incoming_event
 from gateway.errors import ConfigError
 
@@ -211,3 +215,41 @@ def test_other_event_types_are_reported_not_parsed() -> None:
     """Events other than realtime.call.incoming (live.call.incoming ...) come back by type."""
     body = json.dumps({"type": "live.call.incoming", "data": {"session_id": "rtc_1"}})
     assert parse_incoming_call(body.encode()) == "live.call.incoming"
+
+
+def _delivery(call_id: str, now: int, peer: str) -> Request:
+    body = json.dumps(call_incoming_event(call_id, [("From", "<sip:+15550001@x>")], created_at=1))
+    headers = WebhookSecret("whsec_c2VjcmV0").headers(f"wh_{call_id}", now, body)
+    return Request("POST", "/openai/webhook", "", headers, body.encode(), peer)
+
+
+async def test_the_receiver_refuses_floods_with_429_before_verifying() -> None:
+    """Burst 2 a peer at 1/s: a peer's third delivery gets 429 + Retry-After and is not
+    verified (the same delivery passes once the bucket has refilled: it was not remembered as
+    seen) nor handed on; another peer still passes; five refusals make one log line."""
+    now, mono = 1_700_000_000, [50.0]
+    calls: list[str] = []
+
+    def on_call(call: IncomingCall) -> str:
+        calls.append(call.call_id)
+        return "accepted"
+
+    receiver = WebhookReceiver(
+        WebhookVerifier(WebhookSecret("whsec_c2VjcmV0")),
+        on_call,
+        clock=lambda: now,
+        limiter=RateLimiter(RateLimit(1, 2), RateLimit(100, 100)),
+        monotonic=lambda: mono[0],
+    )
+    with capture_logs() as logs:
+        passed = [(await receiver(_delivery(f"rtc_{i}", now, "10.0.0.1"))).status for i in (1, 2)]
+        flood = [await receiver(_delivery("rtc_3", now, "10.0.0.1")) for _ in range(5)]
+        other = await receiver(_delivery("rtc_other", now, "10.0.0.2"))
+        mono[0] += 1.0
+        later = await receiver(_delivery("rtc_3", now, "10.0.0.1"))
+    assert passed == [200, 200] and other.status == 200 and later.status == 200
+    assert {(r.status, r.headers["Retry-After"]) for r in flood} == {(429, "1")}
+    assert calls == ["rtc_1", "rtc_2", "rtc_other", "rtc_3"]
+    limited = [e for e in logs if e["event"] == "webhook_rate_limited"]
+    assert len(limited) == 1 and limited[0]["peer"] == "10.0.0.1"
+    assert receiver.limited_log.counts == {"rate_limited": 5}

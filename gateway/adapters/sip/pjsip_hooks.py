@@ -56,6 +56,7 @@ import structlog
 from gateway.adapters.sip.endpoint import RejectedCall
 from gateway.adapters.sip.pjsip_ffi import DROP_CB, RX_CB, ListHead, Module, Pjsip
 from gateway.adapters.sip.pjutil import header_values, invite_fields
+from gateway.core.rate_limit import RateLimitedLog
 from gateway.core.sip_reject import reply_to_dropped
 
 __all__ = ["HookEvent", "PjsipHooks", "RateLimitedLog", "StackRefusals"]
@@ -231,36 +232,6 @@ def _unhandled_status(method: str) -> int:
     if method in _NO_DIALOG:
         return 481
     return 405 if method in _KNOWN else 501
-
-
-class RateLimitedLog:
-    """Loop side: decides which of many similar events get a log line, at most ``per_second``.
-
-    A flood of junk must not become a flood of log lines; what is held back is counted and
-    reported with the next line (``suppressed``). :attr:`counts` keeps totals by key.
-    """
-
-    def __init__(self, per_second: int = 10) -> None:
-        self.per_second = per_second
-        self.counts: dict[str, int] = {}
-        self._window = -1
-        self._logged = 0
-        self._suppressed = 0
-
-    def note(self, key: str, fields: dict[str, Any], now: float) -> dict[str, Any] | None:
-        """Count one ``key`` event; the fields to log now, or None (held back)."""
-        self.counts[key] = self.counts.get(key, 0) + 1
-        window = int(now)
-        if window != self._window:
-            self._window, self._logged = window, 0
-        if self._logged >= self.per_second:
-            self._suppressed += 1
-            return None
-        self._logged += 1
-        out = {k: v for k, v in fields.items() if v not in ("", None)}
-        if self._suppressed:
-            out["suppressed"], self._suppressed = self._suppressed, 0
-        return out
 
 
 class StackRefusals:
