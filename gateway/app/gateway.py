@@ -8,10 +8,7 @@ politely. Every call, refused ones included, leaves a CDR.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ from gateway.adapters.sip.stack import SipSettings, SipStack
 from gateway.app.agents import AgentGraph, build_agent_graph
 from gateway.app.call import CallHandler, CallServices
 from gateway.app.config import load_graph_file
+from gateway.app.lifecycle import CallService
 from gateway.app.media_bridge import UplinkTicker
 from gateway.app.recent_calls import calls_response
 from gateway.app.worker_calls import CallJournal
@@ -63,10 +61,11 @@ class GatewaySettings:
     attended_transfer: bool = False
 
 
-class Gateway:
+class Gateway(CallService):
     """One gateway process (one pjsua2 endpoint)."""
 
     def __init__(self, settings: GatewaySettings) -> None:
+        super().__init__(settings.drain_timeout_s)
         self.settings = settings
         self.graph: AgentGraph = build_agent_graph(load_graph_file(settings.config).spec)
         self.metrics = GatewayMetrics(active_calls=lambda: len(self.active))
@@ -95,14 +94,8 @@ class Gateway:
         )
         self.active: dict[str, CallHandler] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)
-        self.draining = False
-        self.started = False
         self._stack_refused = 0
         self._gate_log = RateLimitedLog()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._stop = asyncio.Event()
-        self._no_calls = asyncio.Event()
-        self._no_calls.set()
 
     def _connector(self, call_id: str) -> Connector:
         endpoint = RealtimeEndpoint(
@@ -132,40 +125,17 @@ class Gateway:
             max_calls=self.settings.max_calls,
         )
 
-    async def run_until_signalled(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        await self.start()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.shutdown()
+    def live_calls(self) -> list[CallHandler]:
+        return list(self.active.values())
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
-    async def shutdown(self) -> None:
-        """Drain: refuse new calls, let live ones finish until the deadline, end the rest."""
-        self.draining = True
+    def _draining(self) -> None:
         self._update_gate()
-        log.info("gateway_draining", active=len(self.active))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._no_calls.wait(), self.settings.drain_timeout_s)
-        # every live call at once: one after another, each goodbye would wait for the last
-        ending = [handler.end_politely() for handler in list(self.active.values())]
-        await asyncio.gather(*ending, return_exceptions=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wait_idle(), 20)
+
+    async def _close(self) -> None:
         await self.uplink.stop()
         await self.metrics.lag_monitor.stop()
         await self.http.stop()
         await self.sip.stop()
-        log.info("gateway_stopped")
-
-    async def _wait_idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --------------------------------------------------------------------------------- calls
 
@@ -177,7 +147,6 @@ class Gateway:
         handler = CallHandler(leg, self.services)
         self.active[leg.call_id] = handler
         self.journal.started(handler.record)
-        self._no_calls.clear()
         self._update_gate()
         self._spawn(self._run(handler))
 
@@ -189,8 +158,6 @@ class Gateway:
             self.journal.ended(handler.leg.call_id)
             self.active.pop(handler.leg.call_id, None)
             self._update_gate()
-            if not self.active:
-                self._no_calls.set()
 
     async def _refuse(self, leg: SipLeg, why: str) -> None:
         retry = self.settings.retry_after_s
@@ -207,10 +174,11 @@ class Gateway:
 
     def _on_stack_refused(self, refused: RejectedCall) -> None:
         """An INVITE refused before it became a call: by the admission gate (503, full or
-        draining) or by pjsua (486 with every slot taken, 488 / 400 for the offer)."""
+        draining), by the access policy (403: source_not_allowed, auth_failed) or by pjsua
+        (486 with every slot taken, 488 / 400 for the offer)."""
         self._stack_refused += 1
         call_id = f"sip-refused-{self._stack_refused}-{refused.sip_call_id[:24]}"
-        why = refused.reason if refused.gated else "sip_stack"
+        why = refused.reason if refused.gated or refused.policy else "sip_stack"
         fields = {"reason": why, "status": 503, "retry_after": self.settings.retry_after_s}
         if refused.gated and (line := self._gate_log.note(why, fields, time.monotonic())):
             log.info("call_refused", **line, at="sip_layer")  # rate-limited: floods land here
@@ -234,11 +202,6 @@ class Gateway:
         record.mark("invite", now)
         record.mark("end", now)
         self.recent.append(self.cdr.write(record, [], clock_offset=time.time() - now))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # ---------------------------------------------------------------------------------- HTTP
 
