@@ -4,7 +4,7 @@ It places one call, plays its lines (WAV files or espeak-ng speech) taking turns
 end (a line starts once the far end has spoken and then been quiet), can send DTMF, records
 what it hears, and prints a JSON summary: SIP codes, ms to answer, ms to first audio, the level
 of what it heard, who hung up, and — given the gateway's HTTP address — the call's transcript
-from the gateway's records.
+from the gateway's records. Given a user and password it answers digest challenges.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class CallPlan:
     """Speak lines after the first this long into the far end's turn (talk over it)."""
     from_user: str = "caller"
     gateway_http: str = ""
+    auth_user: str = ""
+    """Answer a digest challenge (401/407) as this user; empty: no credentials."""
+    auth_password: str = field(default="", repr=False)
 
 
 @dataclass
@@ -197,6 +200,10 @@ class TestCaller:
     def _place(self) -> None:
         cfg = pj.AccountConfig()
         cfg.idUri = f"sip:{self.plan.from_user}@127.0.0.1:{self.pjsua.sip_port}"
+        if self.plan.auth_user:  # any realm: the test caller trusts what it was pointed at
+            plan = self.plan
+            credentials = pj.AuthCredInfo("digest", "*", plan.auth_user, 0, plan.auth_password)
+            cfg.sipConfig.authCreds.append(credentials)
         self._account = self.pjsua.track(pj.Account())
         self._account.create(cfg)
         self._call = self.pjsua.track(_Call(self, self._account))

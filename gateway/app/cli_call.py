@@ -1,4 +1,8 @@
-"""``voicegw call URI``: place one test call and print what happened (JSON with ``--json``)."""
+"""``voicegw call URI``: place one test call and print what happened (JSON with ``--json``).
+
+With ``--auth-user`` (password in ``VOICEGW_CALL_AUTH_PASSWORD``) it answers digest challenges,
+as a PBX calling a gateway that runs ``serve --inbound-auth-user`` would.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 from typing import Any
 
@@ -14,6 +19,9 @@ from gateway.app.wavio import read_wav_phone, speak, write_wav_phone
 from gateway.errors import GatewayError
 
 __all__ = ["add_call_command"]
+
+PASSWORD_ENV = "VOICEGW_CALL_AUTH_PASSWORD"  # noqa: S105  (the variable's name, not a password)
+"""The digest password of ``--auth-user``: from the environment only, never a flag."""
 
 
 def add_call_command(commands: Any) -> None:
@@ -47,12 +55,22 @@ def add_call_command(commands: Any) -> None:
     )
     cmd.add_argument("--duration", type=float, default=60.0, help="hang up after S seconds")
     cmd.add_argument("--from-user", default="caller")
+    cmd.add_argument(
+        "--auth-user",
+        default=os.environ.get("VOICEGW_CALL_AUTH_USER", ""),
+        help="answer digest challenges as this user [VOICEGW_CALL_AUTH_USER]; "
+        f"password: {PASSWORD_ENV}",
+    )
     cmd.add_argument("--gateway-http", default="", help="fetch the transcript from this gateway")
     cmd.add_argument("--json", action="store_true", help="print the summary as JSON")
     cmd.set_defaults(handler=run_call)
 
 
 def run_call(args: argparse.Namespace) -> int:
+    password = os.environ.get(PASSWORD_ENV, "")
+    if args.auth_user and not password:
+        print(f"voicegw call: --auth-user needs {PASSWORD_ENV}", file=sys.stderr)
+        return 2
     try:
         lines = [read_wav_phone(p) for p in args.play] + [speak(t) for t in args.say]
     except GatewayError as exc:
@@ -69,6 +87,8 @@ def run_call(args: argparse.Namespace) -> int:
         barge_in_after_ms=args.barge_in_after_ms,
         from_user=args.from_user,
         gateway_http=args.gateway_http,
+        auth_user=args.auth_user,
+        auth_password=password if args.auth_user else "",
     )
 
     async def go() -> tuple[Any, bytes]:

@@ -349,7 +349,7 @@ class PjsuaThread:
 
 @dataclass(frozen=True, slots=True)
 class RejectedCall:
-    """An INVITE refused before ``onIncomingCall``: by pjsua, or by the admission gate."""
+    """An INVITE refused before it became a call: by pjsua, the admission gate or the policy."""
 
     status: int
     reason: str
@@ -359,6 +359,8 @@ class RejectedCall:
     from_uri: str = ""
     gated: bool = False
     """Refused by the gateway's admission gate (``reason``: capacity, draining), not pjsua."""
+    policy: bool = False
+    """Refused by the stack's access policy (``reason``: source_not_allowed, auth_failed)."""
 
 
 class _Endpoint(pj.Endpoint):  # type: ignore[misc]  # pjsua2 is untyped

@@ -7,6 +7,9 @@ thread once the call is disconnected.
 
 Before a call reaches the application the stack refuses what it must: an unknown source
 network (403), a missing or wrong digest answer when inbound auth is on (401 challenge / 403).
+A 403 is handed to ``on_refused`` like pjsua's own refusals, so it leaves a record; a 401 is
+only counted and logged (rate-limited): it asks for credentials, and a caller that has them
+sends the INVITE again, which becomes the call.
 """
 
 from __future__ import annotations
@@ -233,16 +236,27 @@ class SipStack:
         leg = SipLeg(self, info)
         self.legs[info.key] = leg
         refusal = self._refusal(info)
-        if refusal is not None:
-            status, headers = refusal
-            log.info("call_refused", source=info.source, status=status)
-            self._spawn(self.respond(info.key, status, headers=headers))
+        if refusal is None:
+            self._on_call(leg)
             return
-        self._on_call(leg)
+        status, why, headers = refusal
+        self._spawn(self.respond(info.key, status, headers=headers))
+        if status == 401:
+            fields = {"status": status, "source": info.source}
+            if line := self.refusals.log.note("invite_challenged_401", fields, time.monotonic()):
+                log.info("call_challenged", **line)
+            return
+        self.refusals.invite_refused(
+            RejectedCall(
+                status, why, info.source, info.sip_call_id, info.request_uri, info.from_uri,
+                policy=True,
+            )
+        )  # fmt: skip
 
-    def _refusal(self, info: InviteInfo) -> tuple[int, dict[str, str]] | None:
+    def _refusal(self, info: InviteInfo) -> tuple[int, str, dict[str, str]] | None:
+        """``(status, why, headers)`` to refuse ``info`` with, or None to let it through."""
         if not self._allowed_host(info.source_host):
-            return 403, {}
+            return 403, "source_not_allowed", {}
         auth = self.settings.inbound_auth
         if auth is None:
             return None
@@ -250,8 +264,8 @@ class SipStack:
         if any(auth.verify(value, "INVITE", now) for value in info.authorization):
             return None
         if info.authorization:
-            return 403, {}
-        return 401, {"WWW-Authenticate": auth.challenge(now)}
+            return 403, "auth_failed", {}
+        return 401, "auth_challenge", {"WWW-Authenticate": auth.challenge(now)}
 
     # ---------------------------------------------------------------------------- commands
 
