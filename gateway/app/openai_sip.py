@@ -19,11 +19,8 @@ ones may finish until the deadline, then they are ended politely.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
-import signal
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -39,6 +36,7 @@ from gateway.adapters.sideband import Opener
 from gateway.adapters.webhook import IncomingCall, WebhookReceiver, WebhookSecret, WebhookVerifier
 from gateway.app.agents import AgentGraph, build_agent_graph
 from gateway.app.config import load_graph_file
+from gateway.app.lifecycle import CallService
 from gateway.app.openai_sip_call import TRANSPORT, OpenAISipCall, OpenAISipServices
 from gateway.app.recent_calls import calls_response
 from gateway.core.agents.routing import sip_user
@@ -93,10 +91,11 @@ def _limiter(settings: OpenAISipSettings) -> RateLimiter | None:
     )
 
 
-class OpenAISipGateway:
+class OpenAISipGateway(CallService):
     """One OpenAI SIP gateway process (no SIP stack of its own: OpenAI answers the phone)."""
 
     def __init__(self, settings: OpenAISipSettings, graph: AgentGraph | None = None) -> None:
+        super().__init__(settings.drain_timeout_s)
         self.settings = settings
         self.graph = graph or build_agent_graph(load_graph_file(settings.config).spec)
         self.cdr = CdrWriter(settings.cdr_dir)
@@ -128,10 +127,6 @@ class OpenAISipGateway:
         self.recent: deque[dict[str, Any]] = deque(maxlen=_RECENT)
         self.seen: OrderedDict[str, float] = OrderedDict()
         """Call ids handled, for deduplicating webhook deliveries."""
-        self.draining = False
-        self.started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._stop = asyncio.Event()
 
     def _endpoint(self, call_id: str) -> RealtimeEndpoint:
         return RealtimeEndpoint(
@@ -161,35 +156,14 @@ class OpenAISipGateway:
             max_calls=self.settings.max_calls,
         )
 
-    async def run_until_signalled(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        await self.start()
-        try:
-            await self._stop.wait()
-        finally:
-            await self.shutdown()
+    def live_calls(self) -> list[OpenAISipCall]:
+        return list(self.active.values())
 
-    def request_stop(self) -> None:
-        self._stop.set()
+    def _draining(self) -> None:
+        """Nothing to close: ``draining`` alone turns webhooks into 486 Busy Here."""
 
-    async def shutdown(self) -> None:
-        """Drain: refuse new calls, let live ones finish until the deadline, end the rest."""
-        self.draining = True
-        log.info("gateway_draining", active=len(self.active))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle(), self.settings.drain_timeout_s)
-        for call in list(self.active.values()):
-            await call.end_politely()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle(), 20)
+    async def _close(self) -> None:
         await self.http.stop()
-        log.info("gateway_stopped")
-
-    async def _idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --------------------------------------------------------------------------------- calls
 
@@ -237,11 +211,6 @@ class OpenAISipGateway:
         record.mark("invite", now)
         record.mark("end", now)
         self.recent.append(self.cdr.write(record, [], clock_offset=time.time() - now))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # ---------------------------------------------------------------------------------- HTTP
 
