@@ -135,6 +135,49 @@ async def test_failing_tools_return_errors_and_the_call_continues(tool: Any, exp
     fake.assert_complete()
 
 
+class _Unprintable:
+    def __repr__(self) -> str:
+        return "<unprintable>"
+
+    def __str__(self) -> str:
+        raise ValueError("no text form")
+
+
+@function_tool
+def odd_result() -> Any:
+    """Returns what JSON cannot hold."""
+    return {"codes": {3, 1}, "raw": b"\x00\xff", "thing": _Unprintable()}
+
+
+@function_tool
+def huge_result() -> str:
+    """Returns far more text than a model should get."""
+    return "x" * 100_000
+
+
+async def test_a_result_json_cannot_hold_reaches_the_model_as_its_repr() -> None:
+    """Sets, bytes, an object whose str() raises: the model gets the repr; the call goes on."""
+    fake = _greeted(ScriptedRealtime())
+    _call(fake, "odd_result", "{}")
+    fake.expect("conversation.item.create").expect("response.create")
+    async with running(_agent(tools=[odd_result]), fake.connector) as run:
+        assert (await run.wait_for(ev.ToolEnded)).ok
+    odd = _output_of(fake, "call_1")
+    assert set(odd) == {"result"} and "<unprintable>" in odd["result"]
+    fake.assert_complete()
+
+
+async def test_an_oversized_result_is_cut_before_the_model_gets_it() -> None:
+    fake = _greeted(ScriptedRealtime())
+    _call(fake, "huge_result", "{}")
+    fake.expect("conversation.item.create").expect("response.create")
+    async with running(_agent(tools=[huge_result]), fake.connector) as run:
+        await run.wait_for(ev.ToolEnded)
+    huge = _output_of(fake, "call_1")
+    assert isinstance(huge, str) and len(huge) < 8100 and huge.endswith("[truncated]")
+    fake.assert_complete()
+
+
 async def test_invalid_arguments_are_reported_to_the_model() -> None:
     """Arguments that break the schema are refused with the reason, without running the tool."""
     fake = _greeted(ScriptedRealtime())
