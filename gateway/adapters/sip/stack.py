@@ -16,63 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
 import pjsua2 as pj
 import structlog
 
+from gateway.adapters.sip.admission import Admission
 from gateway.adapters.sip.bytevec import FrameAccess, select_frame_access
-from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread, RejectedCall
+from gateway.adapters.sip.endpoint import PjsuaThread, RejectedCall
 from gateway.adapters.sip.leg import InviteInfo, SipLeg
 from gateway.adapters.sip.pjsip_ffi import tls_library
 from gateway.adapters.sip.pjsip_hooks import PjsipHooks, StackRefusals
+from gateway.adapters.sip.pjsua_objects import StackAccount, StackCall, next_key
 from gateway.adapters.sip.pjutil import DISCONNECTED, active_audio, response
 from gateway.adapters.sip.port import CallMediaPort
+from gateway.adapters.sip.settings import RegistrationSettings, SipSettings, account_config
 from gateway.app.phone import LegEvent, TransferOutcome
-from gateway.core.sip_digest import DigestChallenger
 
 __all__ = ["RegistrationSettings", "SipSettings", "SipStack"]
 
 log = structlog.get_logger()
-
-Network = IPv4Network | IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class RegistrationSettings:
-    """Register with a registrar/PBX (digest auth) and take the calls it sends."""
-
-    registrar: str
-    """``sip:pbx.example.com``"""
-    username: str
-    password: str
-    domain: str = ""
-    """Defaults to the registrar's host."""
-    expires_s: int = 300
-
-
-@dataclass(frozen=True, slots=True)
-class SipSettings:
-    endpoint: EndpointSettings = field(default_factory=EndpointSettings)
-    public_address: str = ""
-    """Address to put in Contact and SDP (behind NAT); empty: the bound address."""
-    rtp_port: int = 10000
-    rtp_port_range: int = 1000
-    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
-    """Source networks allowed to send INVITEs (IP-trunk mode)."""
-    registration: RegistrationSettings | None = None
-    inbound_auth: DigestChallenger | None = None
-    transfer_timeout_s: float = 30.0
-    srtp: str = "off"
-    """``off``, ``optional`` or ``mandatory`` (SDES, keys exchanged over TLS only)."""
-
-
-_keys = itertools.count(1)
 
 
 class SipStack:
@@ -91,13 +56,11 @@ class SipStack:
         """What was refused below the application: counted, logged (rate-limited)."""
         self.pjsua.on_rejected = lambda refused: self.post(self.refusals.invite_refused, refused)
         self._on_call = on_call
-        self._allow: tuple[Network, ...] = tuple(
-            ip_network(n, strict=False) for n in settings.allow
-        )
+        self.admission = Admission(settings)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._access: FrameAccess | None = None
-        self._accounts: list[_Account] = []
-        self.calls: dict[int, _Call] = {}
+        self._accounts: list[StackAccount] = []
+        self.calls: dict[int, StackCall] = {}
         """Call objects by key; touched only on pjsua threads."""
         self.legs: dict[int, SipLeg] = {}
         self._media: dict[int, CallMediaPort] = {}
@@ -110,7 +73,7 @@ class SipStack:
         self.registration_status: int | None = None
         """Last REGISTER status (None: not registering or no answer yet)."""
         self.hooks = PjsipHooks(
-            allowed=self._allowed_host,
+            allowed=self.admission.allowed_host,
             report=lambda event: self.post(self.refusals.request_event, event),
             refused=lambda refused: self.post(self.refusals.invite_refused, refused),
         )
@@ -158,40 +121,14 @@ class SipStack:
         await asyncio.to_thread(self.pjsua.stop, 10.0, graceful=True)
 
     def _create_accounts(self) -> None:
-        trunk = _Account(self)
-        trunk.create(self._account_config(None), True)
+        trunk = StackAccount(self)
+        trunk.create(account_config(self.settings, self.sip_port, None), True)
         self._accounts.append(self.pjsua.track(trunk))
         reg = self.settings.registration
         if reg is not None:
-            account = _Account(self)
-            account.create(self._account_config(reg))
+            account = StackAccount(self)
+            account.create(account_config(self.settings, self.sip_port, reg))
             self._accounts.append(self.pjsua.track(account))
-
-    def _account_config(self, reg: RegistrationSettings | None) -> Any:
-        cfg = pj.AccountConfig()
-        host = self.settings.public_address or self.settings.endpoint.host
-        cfg.idUri = f"sip:voicegw@{host}:{self.sip_port}"
-        tp = cfg.mediaConfig.transportConfig
-        tp.port = self.settings.rtp_port
-        tp.portRange = self.settings.rtp_port_range
-        if self.settings.endpoint.host not in ("", "0.0.0.0"):  # noqa: S104 - compares only
-            tp.boundAddress = self.settings.endpoint.host
-        if self.settings.srtp != "off":
-            media = cfg.mediaConfig
-            mandatory = self.settings.srtp == "mandatory"
-            media.srtpUse = pj.PJMEDIA_SRTP_MANDATORY if mandatory else pj.PJMEDIA_SRTP_OPTIONAL
-            media.srtpSecureSignaling = 1  # SDES keys only over a TLS hop
-        if self.settings.public_address:
-            tp.publicAddress = self.settings.public_address
-        if reg is not None:
-            domain = reg.domain or reg.registrar.split(":", 1)[-1].split(";")[0]
-            cfg.idUri = f"sip:{reg.username}@{domain}"
-            cfg.regConfig.registrarUri = reg.registrar
-            cfg.regConfig.timeoutSec = reg.expires_s
-            cfg.sipConfig.authCreds.append(
-                pj.AuthCredInfo("digest", "*", reg.username, 0, reg.password)
-            )
-        return cfg
 
     def _drop_all(self) -> None:
         for port in self._media.values():
@@ -221,21 +158,13 @@ class SipStack:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(fn, *args)
 
-    def _allowed_host(self, host: str) -> bool:
-        """Any thread: is ``host`` (an IP literal) inside the allowed source networks?"""
-        try:
-            address = ip_address(host)
-        except ValueError:
-            return False
-        return any(address in network for network in self._allow)
-
     # -------------------------------------------------------------------------- incoming calls
 
     def on_incoming(self, info: InviteInfo) -> None:
         """Loop: a new INVITE (its Call object is already in :attr:`calls`)."""
         leg = SipLeg(self, info)
         self.legs[info.key] = leg
-        refusal = self._refusal(info)
+        refusal = self.admission.refusal(info)
         if refusal is None:
             self._on_call(leg)
             return
@@ -252,20 +181,6 @@ class SipStack:
                 policy=True,
             )
         )  # fmt: skip
-
-    def _refusal(self, info: InviteInfo) -> tuple[int, str, dict[str, str]] | None:
-        """``(status, why, headers)`` to refuse ``info`` with, or None to let it through."""
-        if not self._allowed_host(info.source_host):
-            return 403, "source_not_allowed", {}
-        auth = self.settings.inbound_auth
-        if auth is None:
-            return None
-        now = time.time()
-        if any(auth.verify(value, "INVITE", now) for value in info.authorization):
-            return None
-        if info.authorization:
-            return 403, "auth_failed", {}
-        return 401, "auth_challenge", {"WWW-Authenticate": auth.challenge(now)}
 
     # ---------------------------------------------------------------------------- commands
 
@@ -437,7 +352,7 @@ class SipStack:
         call.xfer(uri, response(0))
 
     async def _consult_then_refer(self, key: int, uri: str) -> TransferOutcome | None:
-        consult_key = next(_keys)
+        consult_key = next_key()
         answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._consults[consult_key] = answered
         await self.pjsua.run(self._make_consult, consult_key, uri)
@@ -448,7 +363,7 @@ class SipStack:
         return None
 
     def _make_consult(self, consult_key: int, uri: str) -> None:
-        call = _Call(self, self._accounts[0], consult_key)
+        call = StackCall(self, self._accounts[0], consult_key)
         self.calls[consult_key] = self.pjsua.track(call)
         call.makeCall(uri, response(0))
 
@@ -460,58 +375,3 @@ class SipStack:
         if done is None or done.done() or not (final or code >= 300):
             return
         done.set_result(TransferOutcome(200 <= code < 300, code, f"{code} {reason}".strip()))
-
-
-class _Account(pj.Account):  # type: ignore[misc]  # pjsua2 is untyped
-    def __init__(self, stack: SipStack) -> None:
-        super().__init__()
-        self._stack = stack
-
-    def onIncomingCall(self, prm: Any) -> None:
-        key = next(_keys)
-        call = _Call(self._stack, self, key, prm.callId)
-        self._stack.calls[key] = self._stack.pjsua.track(call)
-        rdata = prm.rdata
-        info = InviteInfo.parse(key, rdata.wholeMsg, rdata.srcAddress)
-        self._stack.post(self._stack.on_incoming, info)
-
-    def onRegState(self, prm: Any) -> None:
-        self._stack.post(self._stack.on_reg_state, prm.code, prm.reason, prm.expiration)
-
-
-class _Call(pj.Call):  # type: ignore[misc]  # pjsua2 is untyped
-    def __init__(
-        self, stack: SipStack, account: _Account, key: int, call_id: int = pj.PJSUA_INVALID_ID
-    ) -> None:
-        super().__init__(account, call_id)
-        self._stack = stack
-        self.key = key
-
-    def onCallState(self, prm: Any) -> None:
-        info = self.getInfo()
-        confirmed = info.state == pj.PJSIP_INV_STATE_CONFIRMED
-        self._stack.post(
-            self._stack.on_state,
-            self.key,
-            info.state,
-            info.lastStatusCode,
-            info.lastReason,
-            confirmed,
-        )
-        if confirmed:
-            self._stack.post(self._stack.on_confirmed, self.key)
-
-    def onCallMediaState(self, prm: Any) -> None:
-        self._stack.post(self._stack.on_media, self.key)
-
-    def onDtmfDigit(self, prm: Any) -> None:
-        self._stack.post(self._stack.on_dtmf, self.key, prm.digit)
-
-    def onCallTransferStatus(self, prm: Any) -> None:
-        prm.cont = True
-        self._stack.post(
-            self._stack.on_transfer_status, self.key, prm.statusCode, prm.reason, prm.finalNotify
-        )
-
-    def onCallTransferRequest(self, prm: Any) -> None:
-        prm.statusCode = 603  # we transfer callers; callers do not transfer us
