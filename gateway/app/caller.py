@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import time
 import urllib.parse
@@ -376,7 +377,7 @@ def _fetch_transcript(base: str, sip_call_id: str, attempts: int = 20) -> list[s
     """The call's transcript from the gateway's ``/calls`` (the record lands just after BYE)."""
     url = f"{base.rstrip('/')}/calls?{urllib.parse.urlencode({'sip_call_id': sip_call_id})}"
     for _ in range(attempts):
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, http.client.HTTPException):
             with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310  (operator-given URL)
                 records = json.loads(answer.read())
             if records:

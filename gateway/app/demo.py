@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -113,7 +114,7 @@ def _ready(http_port: int) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as answer:
             return bool(json.loads(answer.read()).get("ready"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):  # e.g. a self-connected socket
         return False
 
 

@@ -8,6 +8,7 @@ the kernel's own accounting), memory its resident set (``VmRSS``).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -73,7 +74,9 @@ def get_text(url: str, timeout: float = 3.0) -> str | None:
             return str(answer.read().decode("utf-8", "replace"))
     except urllib.error.HTTPError as refused:
         return str(refused.read().decode("utf-8", "replace"))
-    except OSError:
+    except (OSError, http.client.HTTPException):
+        # HTTPException: e.g. BadStatusLine when, with nothing listening yet on a port in the
+        # ephemeral range, the connection connected to itself and read back its own request
         return None
 
 

@@ -12,6 +12,7 @@ SIPp runs our scenarios from ``deploy/sipp/`` (:meth:`Stack.start_sipp`); its me
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -167,7 +168,7 @@ class Stack:
             with contextlib.suppress(ValueError):
                 return dict(json.loads(refused.read()))
             return None
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):  # e.g. a self-connected socket
             return None
 
     def cdrs(self) -> list[dict[str, Any]]:
