@@ -5,7 +5,8 @@ streams 20 ms μ-law frames in real time (a 1 s burst of speech-like tone every 
 otherwise); the emulator's VAD hears the bursts and the model answers with several seconds of
 audio, generated faster than real time. Each implementation runs in its own process and must
 deliver the answer audio to a 20 ms playout clock (as a phone line would), so both do the same
-work; we read the process's CPU time with ``resource.getrusage``.
+work; we read the process's CPU time with ``resource.getrusage``. A third process runs the
+harness alone (pacing and clock, no connection); the net ratio leaves its share out of both.
 
 Needs the optional ``openai-agents`` package: ``pip install -e '.[bench]'``.
 Run: ``.venv/bin/python bench/compare_sdk.py [--calls 10] [--seconds 20]``.
@@ -176,6 +177,23 @@ async def run_sdk(url: str, calls: int, seconds: float) -> dict[str, Any]:
     return _result(before, after, calls, seconds, clock.played)
 
 
+async def run_harness(_url: str, calls: int, seconds: float) -> dict[str, Any]:
+    """The harness alone (the caller's pacing and the playout clock, no connection): the
+    floor both implementations' figures include, subtracted for the net ratio."""
+    buffers = [bytearray() for _ in range(calls)]
+    clock = Clock(buffers, threading.Lock())
+    clock.start()
+
+    async def discard(_frame: bytes) -> None:
+        return None
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    await _pace(seconds, [discard] * calls)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    clock.stop.set()
+    return _result(before, after, calls, seconds, clock.played)
+
+
 def _result(before: Any, after: Any, calls: int, seconds: float, played: int) -> dict[str, Any]:
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {"cpu_s": cpu, "call_seconds": calls * seconds, "frames_played": played}
@@ -191,14 +209,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--worker", choices=("voicegw", "sdk"))
+    parser.add_argument("--worker", choices=("voicegw", "sdk", "harness"))
     parser.add_argument("--url")
     args = parser.parse_args()
     if args.worker:
         from gateway.observability.logging import configure_logging
 
         configure_logging("json", level="warning")
-        run = run_voicegw if args.worker == "voicegw" else run_sdk
+        run = {"voicegw": run_voicegw, "sdk": run_sdk, "harness": run_harness}[args.worker]
         print(json.dumps(asyncio.run(run(args.url, args.calls, args.seconds))))
         return 0
     port = _free_port()
@@ -214,7 +232,7 @@ def main() -> int:
     try:
         time.sleep(2.0)
         results = {}
-        for worker in ("voicegw", "sdk"):
+        for worker in ("voicegw", "sdk", "harness"):
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", worker, "--url", url,
                  "--calls", str(args.calls), "--seconds", str(args.seconds)],
@@ -232,7 +250,10 @@ def main() -> int:
             f"({r['frames_played']} frames played)"
         )
     ratio = results["sdk"]["cpu_s"] / results["voicegw"]["cpu_s"]
+    floor = results["harness"]["cpu_s"]
+    net = (results["sdk"]["cpu_s"] - floor) / max(1e-9, results["voicegw"]["cpu_s"] - floor)
     print(f"openai-agents uses {ratio:.1f}x the CPU of voicegw per call (target >= 3x)")
+    print(f"  {net:.1f}x without the harness's own share (both include it)")
     return 0
 
 

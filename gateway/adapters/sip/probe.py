@@ -51,8 +51,16 @@ __all__ = ["main"]
 _SKIP_MS = 300  # ignore the start of a recording (jitter buffer prefetch, first packets)
 
 
+_emitting = threading.Lock()
+
+
 def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}, default=str), flush=True)
+    """One JSON line on stdout. pjsua threads and the main thread both report, and ``print``
+    writes the text and its newline separately: unlocked, two lines could run together."""
+    line = json.dumps({"event": event, **fields}, default=str) + "\n"
+    with _emitting:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 @dataclasses.dataclass
