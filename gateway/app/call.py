@@ -28,6 +28,7 @@ from gateway.app.prompts import PromptName, prompt_pcm
 from gateway.core.agents.agent import CallContext
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallEvent, CallRecord, CallStateMachine
+from gateway.core.call_clock import CallClock, ClockAction
 from gateway.core.dead_air import DeadAirWatch
 from gateway.observability.cdr import CdrWriter
 from gateway.observability.logging import bind_call
@@ -81,7 +82,7 @@ class CallHandler:
         self._ending = False
         self._agent_busy_since = time.monotonic()
         self._caller_speaking = False
-        self._last_activity = time.monotonic()
+        self._clock = CallClock(self._phone, time.monotonic())
         self.feeder = PlayoutFeeder(leg.playout, self._codec, guarded=self._phone.guarded_playout)
         leg.playout.set_max_hold_ms(self._phone.guarded_max_hold_ms)
         agent = graph.entry_agent(leg.dialed, leg.caller)
@@ -259,9 +260,10 @@ class CallHandler:
                 self._spawn_task(self._fallback("model_failed"))
         elif isinstance(event, ev.CallerSpeech):
             self._caller_speaking = event.active
-            self._last_activity = time.monotonic()
+            now = time.monotonic()
+            self._clock.activity(now)
             if not event.active:
-                self.dead_air.caller_done(self._last_activity)
+                self.dead_air.caller_done(now)
         elif isinstance(event, ev.ToolStarted):
             self.dead_air.tool_started(time.monotonic())
 
@@ -320,8 +322,7 @@ class CallHandler:
     async def _watch(self) -> None:
         """First agent audio, no-input reprompt and hang-up, maximum duration."""
         phone = self._phone
-        answered = time.monotonic()
-        warned = reprompted = False
+        self._clock.answered(time.monotonic())
         while not self._ending:
             period = 0.02 if "first_agent_audio" not in self.record.times else 0.1
             # wake on a grid shared by every call of the process: one wakeup serves them all
@@ -329,23 +330,19 @@ class CallHandler:
             now = time.monotonic()
             if self.leg.playout.counters().played and "first_agent_audio" not in self.record.times:
                 self.record.mark("first_agent_audio", now)
-            elapsed = now - answered
-            if elapsed >= phone.max_call_duration_s:
+            action = self._clock.duration(now)
+            if action is ClockAction.END_MAX_DURATION:
                 await self._say_and_end(phone.no_input.goodbye, "max_duration")
                 return
-            if not warned and elapsed >= phone.max_call_duration_s - phone.duration_warning_s:
-                warned = True
+            if action is ClockAction.WARN_DURATION:
                 await self.session.say(phone.duration_warning)
             await self._mind_dead_air(now)
-            if self._agent_busy() or self._caller_speaking or self.dead_air.waiting:
-                self._last_activity = now
-                continue
-            silent = now - self._last_activity
-            if silent >= phone.no_input.hangup_after_s:
+            active = self._agent_busy() or self._caller_speaking or self.dead_air.waiting
+            action = self._clock.silence(now, active=active)
+            if action is ClockAction.END_NO_INPUT:
                 await self._say_and_end(phone.no_input.goodbye, "no_input")
                 return
-            if silent >= phone.no_input.reprompt_after_s and not reprompted:
-                reprompted = True
+            if action is ClockAction.REPROMPT:
                 await self.session.say(phone.no_input.reprompt)
 
     async def _mind_dead_air(self, now: float) -> None:

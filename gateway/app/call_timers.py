@@ -1,15 +1,9 @@
-"""A live call's timers, whatever carries its audio: no input, and the maximum duration.
-
-* **No input**: silence from both sides for ``no_input.reprompt_after_s`` -> the reprompt
-  (once); for ``no_input.hangup_after_s`` -> the goodbye, then the call ends (``no_input``).
-  The clock restarts whenever the agent is busy (a response, or audio still playing) or the
-  caller speaks (the server's VAD).
-* **Maximum duration**: ``duration_warning`` said ``duration_warning_s`` before the end, then
-  the goodbye, then the call ends (``max_duration``).
+"""A live call's timers, whatever carries its audio: :class:`~gateway.core.call_clock.CallClock`
+(no input, maximum duration) on a 250 ms tick.
 
 The transport says what "busy" means (its playout) and how to say-then-end; the OpenAI SIP
-transport uses this as is (the pjsua2 handler keeps its own loop, which also marks the first
-agent audio from its ring).
+transport uses this as is (the pjsua2 handler drives the same clock from its own loop, which
+also marks the first agent audio from its ring).
 """
 
 from __future__ import annotations
@@ -19,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from gateway.core.agents.spec import PhoneSettings
+from gateway.core.call_clock import CallClock, ClockAction
 
 __all__ = ["CallTimers"]
 
@@ -44,34 +39,28 @@ class CallTimers:
         self._say_and_end = say_and_end
         self._period = period_s
         self._speaking = False
-        self._last_activity = time.monotonic()
+        self._clock = CallClock(phone, time.monotonic())
 
     def caller_speech(self, active: bool) -> None:
         """The server's VAD: the caller started (or stopped) speaking."""
         self._speaking = active
-        self._last_activity = time.monotonic()
+        self._clock.activity(time.monotonic())
 
     async def run(self) -> None:
         phone = self._phone
-        answered = time.monotonic()
-        warned = reprompted = False
+        self._clock.answered(time.monotonic())
         while True:
             await asyncio.sleep(self._period)
             now = time.monotonic()
-            elapsed = now - answered
-            if elapsed >= phone.max_call_duration_s:
+            action = self._clock.duration(now)
+            if action is ClockAction.END_MAX_DURATION:
                 await self._say_and_end(phone.no_input.goodbye, "max_duration")
                 return
-            if not warned and elapsed >= phone.max_call_duration_s - phone.duration_warning_s:
-                warned = True
+            if action is ClockAction.WARN_DURATION:
                 await self._say(phone.duration_warning)
-            if self._busy() or self._speaking:
-                self._last_activity = now
-                continue
-            silent = now - self._last_activity
-            if silent >= phone.no_input.hangup_after_s:
+            action = self._clock.silence(now, active=self._busy() or self._speaking)
+            if action is ClockAction.END_NO_INPUT:
                 await self._say_and_end(phone.no_input.goodbye, "no_input")
                 return
-            if silent >= phone.no_input.reprompt_after_s and not reprompted:
-                reprompted = True
+            if action is ClockAction.REPROMPT:
                 await self._say(phone.no_input.reprompt)
