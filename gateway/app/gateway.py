@@ -198,10 +198,7 @@ class Gateway(CallService):
             outcome=f"refused_{why}",
             sip_codes=[status],
         )
-        now = time.monotonic()
-        record.mark("invite", now)
-        record.mark("end", now)
-        self.recent.append(self.cdr.write(record, [], clock_offset=time.time() - now))
+        self.recent.append(self.cdr.write_refused(record))
 
     # ---------------------------------------------------------------------------------- HTTP
 

@@ -207,10 +207,7 @@ class OpenAISipGateway(CallService):
                 record.sip_codes.append(status)
             except CallControlError as exc:
                 record.errors.append(str(exc))
-        now = time.monotonic()
-        record.mark("invite", now)
-        record.mark("end", now)
-        self.recent.append(self.cdr.write(record, [], clock_offset=time.time() - now))
+        self.recent.append(self.cdr.write_refused(record))
 
     # ---------------------------------------------------------------------------------- HTTP
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,14 @@ class CdrWriter:
         self.transcripts = self.directory / "transcripts"
         self.transcripts.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "cdr.jsonl"
+
+    def write_refused(self, record: CallRecord) -> dict[str, Any]:
+        """The CDR (and empty transcript) of a call refused before it was answered: it began
+        and ended now."""
+        now = time.monotonic()
+        record.mark("invite", now)
+        record.mark("end", now)
+        return self.write(record, [], clock_offset=time.time() - now)
 
     def write(
         self,
