@@ -68,20 +68,24 @@ class PlayoutFeeder:
                 self._ring.hold_from(self._ring.next_seq)
         stream.received += len(audio)
         self.last_push_at = time.monotonic()
-        for frame in stream.framer.push(self._decode(audio)):
-            self._queue(item_id, stream, frame)
+        frames = stream.framer.push(self._decode(audio))
+        if frames:
+            self._queue(item_id, stream, frames)
 
-    def _queue(self, item_id: str, stream: _ItemStream, frame: bytes) -> None:
-        credit = min(self._api_per_frame, stream.received - stream.attributed)
-        stream.attributed += credit
-        seq = self._ring.push(frame, item_id, credit)
-        if seq is None:
+    def _queue(self, item_id: str, stream: _ItemStream, frames: list[bytes]) -> None:
+        credits = []
+        for _ in frames:
+            credit = min(self._api_per_frame, stream.received - stream.attributed)
+            stream.attributed += credit
+            credits.append(credit)
+        first, accepted = self._ring.push_many(frames, item_id, credits)
+        if not accepted:
             return
         if self.first_push_at is None:
             self.first_push_at = time.monotonic()
         if stream.gated and self._gate is not None:
-            self._release(self._gate.on_frames(item_id, seq - stream.pushed, 1))
-        stream.pushed += 1
+            self._release(self._gate.on_frames(item_id, first - stream.pushed, accepted))
+        stream.pushed += accepted
 
     def _release(self, cursor: int | None) -> None:
         if cursor is not None:
@@ -107,7 +111,7 @@ class PlayoutFeeder:
             return
         tail = stream.framer.flush()
         if tail is not None:
-            self._queue(item_id, stream, tail)
+            self._queue(item_id, stream, [tail])
         if stream.gated and self._gate is not None:
             self._release(self._gate.on_audio_done(item_id))
         if not self._items:

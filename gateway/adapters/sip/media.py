@@ -248,18 +248,34 @@ class PlayoutRing:
         Returns the frame's sequence number, or None when the ring is full (the frame is
         dropped and counted as an overflow; frames already queued keep playing).
         """
-        if len(frame) != FRAME_BYTES:
-            raise AudioError(f"playout frame has {len(frame)} bytes, expected {FRAME_BYTES}")
+        first, accepted = self.push_many([frame], item_id, [api_bytes])
+        return first if accepted else None
+
+    def push_many(self, frames: list[bytes], item_id: str, api_bytes: list[int]) -> tuple[int, int]:
+        """Queue consecutive frames of ``item_id`` under one lock (a model delta is many).
+
+        ``api_bytes[i]`` is what ``frames[i]`` stands for. Returns the first frame's sequence
+        number and how many were queued: when the ring fills up, the rest are dropped and
+        counted as overflows (frames already queued keep playing).
+        """
+        for frame in frames:
+            if len(frame) != FRAME_BYTES:
+                raise AudioError(f"playout frame has {len(frame)} bytes, expected {FRAME_BYTES}")
+        now = monotonic()
         with self._lock:
-            if len(self._frames) >= self._capacity:
-                self._overflows += 1
-                return None
-            seq = self._next_seq
-            self._next_seq = seq + 1
-            self._frames.append((seq, frame, item_id, api_bytes, monotonic()))
-            self._pushed += 1
-            self._expecting = True
-            return seq
+            first = seq = self._next_seq
+            room = self._capacity - len(self._frames)
+            accepted = min(len(frames), max(0, room))
+            append = self._frames.append
+            for frame, credit in zip(frames[:accepted], api_bytes, strict=False):
+                append((seq, frame, item_id, credit, now))
+                seq += 1
+            self._next_seq = seq
+            self._pushed += accepted
+            self._overflows += len(frames) - accepted
+            if accepted:
+                self._expecting = True
+            return first, accepted
 
     def end_of_audio(self) -> None:
         """No more audio is expected for now: running dry from here on is not an underrun."""

@@ -152,6 +152,22 @@ def test_ring_refuses_frames_when_full_and_counts_overflows() -> None:
     assert [ring.next_frame() for _ in range(3)] == [frame(0), frame(1), frame(2)]
 
 
+def test_push_many_queues_a_delta_in_order_and_overflows_only_the_rest() -> None:
+    """A batch gets consecutive sequence numbers; what does not fit is dropped and counted,
+    and each queued frame keeps its own API-byte credit for the played counts."""
+    ring = PlayoutRing(capacity_ms=100)  # 5 frames
+    ring.push(frame(9), "x", 0)
+    first, accepted = ring.push_many([frame(n) for n in range(6)], "a", [100, 160, 160, 160, 1, 1])
+    assert (first, accepted) == (1, 4)
+    assert ring.counters().overflows == 2
+    assert ring.push_many([frame(0)], "a", [160]) == (5, 0)  # full: nothing, seq not used
+    assert [ring.next_frame() for _ in range(5)] == [frame(n) for n in (9, 0, 1, 2, 3)]
+    assert ring.take_played() == {"x": 0, "a": 580}
+    assert ring.push(frame(4), "a", 160) == 5
+    with pytest.raises(AudioError):
+        ring.push_many([frame(1), b"short"], "a", [160, 160])
+
+
 def test_underruns_count_dry_ticks_only_while_audio_is_expected() -> None:
     """Dry ticks after a push are underruns until end_of_audio(); idle silence is not."""
     ring = PlayoutRing()
