@@ -19,7 +19,6 @@ from gateway.app.graph_report import describe_graph
 from gateway.emulator.cli import add_emulator_command
 from gateway.errors import ConfigError
 from gateway.observability.logging import configure_logging
-from gateway.runtime import loop as event_loop
 
 __all__ = ["main"]
 
@@ -82,12 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # serve --workers re-runs it
     configure_logging(args.log_format, args.log_level)
-    try:
-        event_loop.loop_name()  # a bad VOICEGW_EVENT_LOOP fails here, for every command
-    except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue, file=sys.stderr)
-        return EXIT_INVALID
     return int(args.handler(args))
 
 

@@ -7,6 +7,7 @@ as a PBX calling a gateway that runs ``serve --inbound-auth-user`` would.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import os
@@ -16,7 +17,6 @@ from typing import Any
 from gateway.app.caller import CallPlan, TestCaller
 from gateway.app.wavio import read_wav_phone, speak, write_wav_phone
 from gateway.errors import GatewayError
-from gateway.runtime import loop as event_loop
 
 __all__ = ["add_call_command"]
 
@@ -96,7 +96,7 @@ def run_call(args: argparse.Namespace) -> int:
         summary = await caller.run()
         return summary, bytes(caller.heard)
 
-    summary, heard = event_loop.run(go())
+    summary, heard = asyncio.run(go())
     if args.record:
         write_wav_phone(args.record, heard)
     data = dataclasses.asdict(summary)

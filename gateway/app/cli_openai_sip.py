@@ -12,6 +12,7 @@ environment only: ``OPENAI_WEBHOOK_SECRET`` (required) and ``OPENAI_API_KEY``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from gateway.adapters.openai_calls import DEFAULT_API_BASE
 from gateway.adapters.realtime_ws import DEFAULT_BASE_URL
 from gateway.errors import ConfigError, ConfigIssue, GatewayError
-from gateway.runtime import loop as event_loop
 
 __all__ = ["add_openai_sip_command", "openai_sip_settings"]
 
@@ -173,7 +173,7 @@ def run_openai_sip(args: argparse.Namespace) -> int:
             print(issue, file=sys.stderr)
         return EXIT_INVALID
     try:
-        event_loop.run(gateway.run_until_signalled())
+        asyncio.run(gateway.run_until_signalled())
     except (GatewayError, OSError) as exc:
         print(f"voicegw openai-sip: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -8,6 +8,7 @@ environment only.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import secrets
 import sys
@@ -21,7 +22,6 @@ from gateway.app.gateway import Gateway, GatewaySettings
 from gateway.app.worker_main import become_worker, run_workers
 from gateway.core.sip_digest import DigestChallenger
 from gateway.errors import ConfigError, GatewayError
-from gateway.runtime import loop as event_loop
 
 __all__ = ["add_serve_command", "gateway_settings"]
 
@@ -265,7 +265,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         if args.worker_index is not None:
             become_worker(args.worker_index)
-        event_loop.run(gateway.run_until_signalled())
+        asyncio.run(gateway.run_until_signalled())
     except (GatewayError, OSError) as exc:
         print(f"voicegw serve: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -9,6 +9,7 @@ dies (``PR_SET_PDEATHSIG``), so no orphan keeps a SIP port.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import os
 import signal
@@ -21,7 +22,6 @@ from gateway.app.config import load_graph_file
 from gateway.app.gateway import GatewaySettings
 from gateway.app.supervisor_http import SupervisorServer
 from gateway.errors import GatewayError
-from gateway.runtime import loop as event_loop
 
 __all__ = ["become_worker", "run_workers"]
 
@@ -47,7 +47,7 @@ def run_workers(settings: GatewaySettings, args: argparse.Namespace) -> int:
     argv = list(getattr(args, "argv", None) or sys.argv[1:])
     server = SupervisorServer(settings, args.workers, argv)
     try:
-        event_loop.run(server.run_until_signalled())
+        asyncio.run(server.run_until_signalled())
     except (GatewayError, OSError) as exc:
         print(f"voicegw serve: {exc}", file=sys.stderr)
         return 1

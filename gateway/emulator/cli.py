@@ -15,7 +15,6 @@ from gateway.emulator.response import Pace
 from gateway.emulator.scenario import Scenario, load_scenario
 from gateway.emulator.server import EmulatorServer
 from gateway.errors import ConfigError
-from gateway.runtime import loop as event_loop
 
 if TYPE_CHECKING:
     from gateway.emulator.sip_front import SipFront
@@ -75,7 +74,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if server.scenario.recognizer == "pocketsphinx":
         _load_recognizer(server.scenario)
-    event_loop.run(_serve(server, front))
+    asyncio.run(_serve(server, front))
     return EXIT_OK
 
 

@@ -45,7 +45,6 @@ from gateway.adapters.sip.port import CallMediaPort
 from gateway.adapters.sip.probe_sip import ProbeAccount, ProbeCall, account_config
 from gateway.adapters.sip.tones import analyse, tone_frames
 from gateway.core.audio.codec import FRAME_MS
-from gateway.runtime import loop as event_loop
 
 __all__ = ["main"]
 
@@ -391,7 +390,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        return event_loop.run(_run(args))
+        return asyncio.run(_run(args))
     return 1
 
 
