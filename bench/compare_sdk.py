@@ -9,7 +9,9 @@ work; we read the process's CPU time with ``resource.getrusage``. A third proces
 harness alone (pacing and clock, no connection); the net ratio leaves its share out of both.
 
 Needs the optional ``openai-agents`` package: ``pip install -e '.[bench]'``.
-Run: ``.venv/bin/python bench/compare_sdk.py [--calls 10] [--seconds 20]``.
+One run of each varies by about 15 % from the next on this machine, so ``--rounds`` (3) runs
+of the three are interleaved and the medians and each round's ratio are printed.
+Run: ``.venv/bin/python bench/compare_sdk.py [--calls 10] [--seconds 20] [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import math
 import resource
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -199,6 +202,9 @@ def _result(before: Any, after: Any, calls: int, seconds: float, played: int) ->
     return {"cpu_s": cpu, "call_seconds": calls * seconds, "frames_played": played}
 
 
+WORKERS = ("voicegw", "sdk", "harness")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -209,7 +215,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--worker", choices=("voicegw", "sdk", "harness"))
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each, interleaved")
+    parser.add_argument("--worker", choices=WORKERS)
     parser.add_argument("--url")
     args = parser.parse_args()
     if args.worker:
@@ -229,31 +236,48 @@ def main() -> int:
         cwd=ROOT,
     )  # fmt: skip
     url = f"ws://127.0.0.1:{port}/v1/realtime"
+    cpu: dict[str, list[float]] = {name: [] for name in WORKERS}
+    played: dict[str, list[int]] = {name: [] for name in WORKERS}
     try:
         time.sleep(2.0)
-        results = {}
-        for worker in ("voicegw", "sdk", "harness"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--worker", worker, "--url", url,
-                 "--calls", str(args.calls), "--seconds", str(args.seconds)],
-                capture_output=True, text=True, check=True, cwd=ROOT,
-            )  # fmt: skip
-            results[worker] = json.loads(out.stdout.strip().splitlines()[-1])
+        for _ in range(args.rounds):  # interleaved, so drift in the machine hits all three
+            for worker in WORKERS:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", worker, "--url", url,
+                     "--calls", str(args.calls), "--seconds", str(args.seconds)],
+                    capture_output=True, text=True, check=True, cwd=ROOT,
+                )  # fmt: skip
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                cpu[worker].append(result["cpu_s"])
+                played[worker].append(result["frames_played"])
     finally:
         emulator.terminate()
         emulator.wait(10)
-    print(f"{args.calls} concurrent calls x {args.seconds:g} s against the emulator")
-    for name, r in results.items():
-        pct = 100 * r["cpu_s"] / r["call_seconds"]
+    call_seconds = args.calls * args.seconds
+    print(
+        f"{args.calls} concurrent calls x {args.seconds:g} s against the emulator, "
+        f"{args.rounds} rounds (median; each round's CPU seconds in brackets)"
+    )
+    for name in WORKERS:
+        pct = 100 * statistics.median(cpu[name]) / call_seconds
+        rounds = ", ".join(f"{c:.2f}" for c in cpu[name])
         print(
-            f"  {name:<8} CPU {r['cpu_s']:.2f} s = {pct:.2f} % of a core per call "
-            f"({r['frames_played']} frames played)"
+            f"  {name:<8} {pct:.2f} % of a core per call [{rounds}] "
+            f"({statistics.median(played[name]):.0f} frames played)"
         )
-    ratio = results["sdk"]["cpu_s"] / results["voicegw"]["cpu_s"]
-    floor = results["harness"]["cpu_s"]
-    net = (results["sdk"]["cpu_s"] - floor) / max(1e-9, results["voicegw"]["cpu_s"] - floor)
-    print(f"openai-agents uses {ratio:.1f}x the CPU of voicegw per call (target >= 3x)")
-    print(f"  {net:.1f}x without the harness's own share (both include it)")
+    ratios = [sdk / ours for sdk, ours in zip(cpu["sdk"], cpu["voicegw"], strict=True)]
+    nets = [
+        (sdk - floor) / max(1e-9, ours - floor)
+        for sdk, ours, floor in zip(cpu["sdk"], cpu["voicegw"], cpu["harness"], strict=True)
+    ]
+    print(
+        f"openai-agents uses {statistics.median(ratios):.1f}x the CPU of voicegw per call "
+        f"(rounds {min(ratios):.1f}-{max(ratios):.1f}x; target >= 3x)"
+    )
+    print(
+        f"  {statistics.median(nets):.1f}x without the harness's own share "
+        f"(rounds {min(nets):.1f}-{max(nets):.1f}x; both include it)"
+    )
     return 0
 
 
