@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.conftest import require_tool
 
@@ -108,22 +108,13 @@ def start(name: str, args: list[str], workdir: Path, env: dict[str, str] | None 
 
 
 @dataclass
-class Stack:
-    """An emulator and a gateway, started for one test."""
+class Processes:
+    """The processes one test starts (stopped in reverse order at the end), the emulator among
+    them, and the CDRs the gateway side writes under ``workdir/cdr``."""
 
     workdir: Path
     procs: list[Proc] = field(default_factory=list)
     emulator_port: int = 0
-    sip_port: int = 0
-    http_port: int = 0
-
-    @property
-    def gateway_uri(self) -> str:
-        return f"sip:100@127.0.0.1:{self.sip_port}"
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
     def start_emulator(self, scenario: str, *extra: str) -> Proc:
         path = self.workdir / "scenario.yaml"
@@ -134,6 +125,36 @@ class Stack:
         self.procs.append(proc)
         wait_for(lambda: tcp_open(self.emulator_port), 15, "the emulator to listen")
         return proc
+
+    def cdrs(self) -> list[dict[str, Any]]:
+        path = self.workdir / "cdr" / "cdr.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def wait_cdrs(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+        wait_for(lambda: len(self.cdrs()) >= count, timeout, f"{count} CDRs")
+        return self.cdrs()
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+
+
+@dataclass
+class Stack(Processes):
+    """An emulator and a gateway, started for one test."""
+
+    sip_port: int = 0
+    http_port: int = 0
+
+    @property
+    def gateway_uri(self) -> str:
+        return f"sip:100@127.0.0.1:{self.sip_port}"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
 
     def start_gateway(self, graph: str, *extra: str, env: dict[str, str] | None = None) -> Proc:
         path = self.workdir / "graph.yaml"
@@ -170,16 +191,6 @@ class Stack:
             return None
         except (OSError, ValueError, http.client.HTTPException):  # e.g. a self-connected socket
             return None
-
-    def cdrs(self) -> list[dict[str, Any]]:
-        path = self.workdir / "cdr" / "cdr.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def wait_cdrs(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-        wait_for(lambda: len(self.cdrs()) >= count, timeout, f"{count} CDRs")
-        return self.cdrs()
 
     def call(
         self, *args: str, uri: str | None = None, timeout: float = 90, transcript: bool = True
@@ -241,10 +252,6 @@ class Stack:
         )
         sipp.wait(timeout)
         return sipp
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
 
 
 @dataclass
@@ -320,12 +327,20 @@ def make_pcap(workdir: Path, name: str, kind: str, *args: str) -> Path:
     return out
 
 
+P = TypeVar("P", bound=Processes)
+
+
 @contextlib.contextmanager
-def stack(workdir: Path) -> Iterator[Stack]:
-    s = Stack(workdir)
+def running(processes: P) -> Iterator[P]:
+    """Yield ``processes``; at the end stop them all and print each one's log tail (pytest
+    shows it when the test failed)."""
     try:
-        yield s
+        yield processes
     finally:
-        s.stop()
-        for proc in s.procs:
+        processes.stop()
+        for proc in processes.procs:
             sys.stderr.write(f"----- {proc.name} log (tail) -----\n{proc.text()[-3000:]}\n")
+
+
+def stack(workdir: Path) -> contextlib.AbstractContextManager[Stack]:
+    return running(Stack(workdir))

@@ -9,11 +9,10 @@ secret from the environment only.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import VOICEGW, Proc, Stack, free_port, start, wait_for
+from tests.e2e.harness import VOICEGW, Proc, Stack, free_port, running, start, wait_for
 
 SECRET = "whsec_ZTJlLW9ubHktc2VjcmV0LWtleS1mb3Itb3BlbmFpLXNpcA=="
 SECRET_KEY_PART = SECRET.removeprefix("whsec_")
@@ -100,16 +99,8 @@ class OpenAISipStack(Stack):
             assert SECRET not in text and SECRET_KEY_PART not in text, proc.name
 
 
-@contextlib.contextmanager
-def openai_sip_stack(workdir: Path) -> Iterator[OpenAISipStack]:
-    stack = OpenAISipStack(workdir)
-    try:
-        yield stack
-    finally:
-        stack.stop()
-        for proc in stack.procs:
-            tail = proc.text()[-3000:]
-            print(f"----- {proc.name} log (tail) -----\n{tail}")
+def openai_sip_stack(workdir: Path) -> contextlib.AbstractContextManager[OpenAISipStack]:
+    return running(OpenAISipStack(workdir))
 
 
 def sipp_uas(workdir: Path, sipp: str) -> tuple[Proc, int]:

@@ -9,21 +9,29 @@ their traces). :class:`Site` adds what several workers need: blocks of consecuti
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gateway.app.kamailio_config import TEMPLATE, Machine, dispatcher_list, front_config
 from gateway.app.loadtest_procs import free_port_block, get_json
 from tests.conftest import require_tool
-from tests.e2e.harness import SIPP_DIR, VOICEGW, Proc, Sipp, free_port, start, tcp_open, wait_for
+from tests.e2e.harness import (
+    SIPP_DIR,
+    VOICEGW,
+    Proc,
+    Processes,
+    Sipp,
+    free_port,
+    running,
+    start,
+    wait_for,
+)
 
 GRAPH = """
 name: scale
@@ -79,20 +87,11 @@ class Front:
 
 
 @dataclass
-class Site:
+class Site(Processes):
     """Everything one scale test starts, stopped at the end."""
 
-    workdir: Path
-    procs: list[Proc] = field(default_factory=list)
-    emulator_port: int = 0
-
-    def start_emulator(self, scenario: str = SCENARIO) -> None:
-        path = self.workdir / "scenario.yaml"
-        path.write_text(scenario)
-        self.emulator_port = free_port()
-        args = [VOICEGW, "--log-format", "json", "emulator", "--port", str(self.emulator_port)]
-        self.procs.append(start("emulator", [*args, "--scenario", str(path)], self.workdir))
-        wait_for(lambda: tcp_open(self.emulator_port), 15, "the emulator")
+    def start_emulator(self, scenario: str = SCENARIO, *extra: str) -> Proc:
+        return super().start_emulator(scenario, *extra)
 
     def serve_args(self, *extra: str) -> list[str]:
         graph = self.workdir / "graph.yaml"
@@ -177,16 +176,6 @@ class Site:
         self.procs.append(sipp.proc)
         return sipp
 
-    def cdrs(self) -> list[dict[str, Any]]:
-        path = self.workdir / "cdr" / "cdr.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
-
 
 @dataclass
 class Workers:
@@ -249,12 +238,5 @@ def cpu_percent(pids: list[int], seconds: float) -> dict[int, float]:
     return {pid: 100 * (total(pid) - before[pid]) / 1e9 / wall for pid in pids}
 
 
-@contextlib.contextmanager
-def site(workdir: Path) -> Iterator[Site]:
-    s = Site(workdir)
-    try:
-        yield s
-    finally:
-        s.stop()
-        for proc in s.procs:
-            sys.stderr.write(f"----- {proc.name} log (tail) -----\n{proc.text()[-2500:]}\n")
+def site(workdir: Path) -> contextlib.AbstractContextManager[Site]:
+    return running(Site(workdir))
