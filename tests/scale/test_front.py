@@ -62,7 +62,7 @@ def test_calls_spread_by_load_and_the_overflow_gets_503_from_the_front(here: Sit
     answers = [a for a in sipp.responses(200) if "CSeq: 1 INVITE" in a]
     assert len(answers) == 6
     assert all(f"Record-Route: <sip:127.0.0.1:{front.port};lr" in a for a in answers)
-    outcomes = [c["outcome"] for c in here.cdrs()]
+    outcomes = [c["outcome"] for c in here.wait_cdrs(6)]
     assert outcomes == ["caller_hangup"] * 6  # the 7th never reached a worker
     wait_for(lambda: [d["DLGLOAD"] for d in front.destinations()] == ["0", "0"], 5, "slots free")
 
@@ -82,7 +82,7 @@ def test_a_silent_worker_is_skipped_and_marked_down(here: Site) -> None:
         "sipp-two", front.port, "-key", "pcap", str(pcap), "-d", "2000", "-m", "2", "-l", "2"
     )
     assert sipp.wait(40) == 0
-    assert [c["outcome"] for c in here.cdrs()] == ["caller_hangup"] * 2
+    assert [c["outcome"] for c in here.wait_cdrs(2)] == ["caller_hangup"] * 2
     assert "did not answer: marked down" in front.log()
     states = {d["URI"]: (d["FLAGS"][0], d["DLGLOAD"]) for d in front.destinations()}
     assert states[f"sip:127.0.0.1:{workers.sip_port + 7}"] == ("I", "0")
@@ -104,7 +104,7 @@ def test_a_worker_answering_503_fails_over_to_one_with_room(here: Site) -> None:
     )  # fmt: skip
     assert sipp.wait(40) == 0
     assert sipp.responses(503) == []
-    outcomes = sorted(c["outcome"] for c in here.cdrs())
+    outcomes = sorted(c["outcome"] for c in here.wait_cdrs(5))
     assert outcomes == ["caller_hangup"] * 4 + ["refused_capacity"]  # the small one's 503
 
 
@@ -135,7 +135,7 @@ def test_a_flood_gets_limits_while_established_calls_keep_clean_audio(here: Site
     assert flood.responses(200) == []
     assert len(flood.responses(503)) >= 1
     assert "PIKE - BLOCKing ip 127.0.0.2" in front.log()
-    assert [c["outcome"] for c in here.cdrs()] == ["caller_hangup"] * 6
+    assert [c["outcome"] for c in here.wait_cdrs(6)] == ["caller_hangup"] * 6
     for cdr in here.cdrs():
         counters = cdr["counters"]
         assert counters["frames_in_dropped"] == counters["frames_out_dropped"] == 0

@@ -73,7 +73,7 @@ def test_a_crashed_worker_is_restarted_and_its_calls_recorded_as_failed(here: Si
     sipp.proc.stop(2)  # its two calls are gone with the worker
     again = here.sipp("sipp-again", target, "-key", "pcap", str(pcap), "-d", "1000", "-m", "1")
     assert again.wait(30) == 0
-    assert [c["outcome"] for c in here.cdrs()].count("caller_hangup") == 1
+    assert [c["outcome"] for c in here.wait_cdrs(3)].count("caller_hangup") == 1
 
 
 def test_sigterm_drains_live_calls_and_exits_cleanly(here: Site) -> None:
