@@ -45,6 +45,15 @@ def add_loadtest_command(commands: Any) -> None:
     cmd.add_argument(
         "--baseline", action="store_true", help="also run bare pjsua2 processes, for the ratio"
     )
+    cmd.add_argument(
+        "--load-nice",
+        type=int,
+        default=10,
+        choices=range(20),
+        metavar="0-19",
+        help="niceness of the emulator and SIPp, which stand in for the model and the carrier "
+        "and in production do not share the gateway's cores (0: same priority; default 10)",
+    )
     cmd.add_argument("--workdir", type=Path, default=None, help="logs and traces (default: tmp)")
     cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     cmd.add_argument(
@@ -73,6 +82,7 @@ def run_loadtest(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         workdir=args.workdir,
         emulator_args=tuple(args.emulator_arg),
+        load_nice=args.load_nice,
     )
     try:
         report = run_load(opts, log=lambda line: print(line, file=sys.stderr))

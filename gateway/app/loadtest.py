@@ -68,6 +68,9 @@ class LoadOptions:
     baseline: bool = False
     workdir: Path | None = None
     emulator_args: tuple[str, ...] = ()
+    load_nice: int = 10
+    """Niceness of the load generators (emulator, SIPp): they stand in for the carrier and the
+    model, which in production do not share the gateway's cores. 0: same priority."""
 
     @property
     def worker_count(self) -> int:
@@ -93,7 +96,7 @@ def run_load(opts: LoadOptions, log: Callable[[str], None] = print) -> LoadRepor
         )
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="voicegw-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    report = LoadReport(opts.calls, opts.duration_s, opts.worker_count)
+    report = LoadReport(opts.calls, opts.duration_s, opts.worker_count, load_nice=opts.load_nice)
     pcap = caller_pcap(workdir, opts.call_length_s, opts.barge_in_s, DEPLOY / "sipp")
     log(f"load run in {workdir}")
     _gateway_phase(opts, workdir / "gateway", pcap, report, log)
@@ -128,7 +131,7 @@ def _gateway_phase(
             *VOICEGW, "emulator", "--port", str(emu_port),
             "--scenario", str(workdir / "scenario.yaml"), *opts.emulator_args,
         ]  # fmt: skip
-        children.append(Child.start("emulator", emulator, workdir))
+        children.append(Child.start("emulator", emulator, workdir, nice=opts.load_nice))
         wait_for(lambda: get_text(f"http://127.0.0.1:{emu_port}/") is not None, 20, "emulator")
         sip, http = free_port_block(workers), free_port_block(workers + 1)
         rtp = free_port_block(workers * _RTP_PER_WORKER)

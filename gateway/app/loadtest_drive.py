@@ -55,7 +55,7 @@ class Drive:
         self.killed: dict[str, Any] = {}
 
     def run(self, report: LoadReport) -> None:
-        sipp = Child.start("sipp", self._sipp_args(), self.workdir)
+        sipp = Child.start("sipp", self._sipp_args(), self.workdir, nice=self.opts.load_nice)
         self.others = {**self.others, "sipp": sipp.pid}
         t0 = time.monotonic()
         start, end = self.opts.window

@@ -150,12 +150,20 @@ class Child:
 
     @classmethod
     def start(
-        cls, name: str, args: Sequence[str], workdir: Path, env: dict[str, str] | None = None
+        cls,
+        name: str,
+        args: Sequence[str],
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        *,
+        nice: int = 0,
     ) -> Child:
+        """Start ``args``; ``nice`` > 0 runs it (and every thread it makes) at that niceness."""
         log = workdir / f"{name}.log"
+        prefix = ["nice", "-n", str(nice)] if nice else []  # nice(1) execs: the pid is the tool's
         with log.open("wb") as out:
             popen = subprocess.Popen(  # noqa: S603  (our own CLI and system tools)
-                list(args),
+                [*prefix, *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -96,6 +96,8 @@ class LoadReport:
     calls: int
     duration_s: float
     workers: int
+    load_nice: int = 0
+    """Niceness the load generators (emulator, SIPp) ran at."""
     placed: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -176,7 +178,8 @@ class LoadReport:
                 else ""
             ),
             f"  machine      {self.machine_busy_pct:.0f} % busy; "
-            + ", ".join(f"{k} {v:.1f} %" for k, v in self.other_cpu_pct.items()),
+            + ", ".join(f"{k} {v:.1f} %" for k, v in self.other_cpu_pct.items())
+            + (f" (emulator and SIPp at nice {self.load_nice})" if self.load_nice else ""),
             f"  calls up     {self.active_in_window} (start, end of window)",
             f"  RSS/worker   {_spread(self.rss_mb)} MiB",
         ]

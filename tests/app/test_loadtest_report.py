@@ -88,3 +88,10 @@ def test_verdicts_name_each_target() -> None:
     assert verdicts["barge-in to silence <= 40.0 ms (p99)"]
     assert verdicts["<= 1.3x bare pjsua2 CPU per call"]
     assert "ratio 1.25x" in report.render()
+
+
+def test_the_report_says_how_the_load_generators_were_niced() -> None:
+    niced = LoadReport(calls=6, duration_s=20, workers=2, load_nice=10)
+    assert "(emulator and SIPp at nice 10)" in niced.render()
+    assert niced.to_json()["load_nice"] == 10
+    assert "at nice" not in LoadReport(calls=6, duration_s=20, workers=2).render()
