@@ -75,8 +75,8 @@ class Clock(threading.Thread):
 
 
 async def _pace(seconds: float, sends: list[Any]) -> None:
-    """One shared 20 ms ticker feeds every call (as the gateway's media ticker does), so the
-    harness costs the same small amount for both implementations."""
+    """One shared 20 ms timeline feeds every call (one wake-up per tick, as pjmedia's clock
+    does), so the harness costs the same small amount for both implementations."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     for n in range(int(seconds * 50)):

@@ -6,8 +6,9 @@ pushes them into the call's :class:`~gateway.adapters.sip.media.PlayoutRing`, ea
 the API-codec bytes it stands for, so the ring's played counts are directly what
 ``conversation.item.truncate`` needs.
 
-Uplink: :func:`pump_uplink` drains the caller's frames every 20 ms on an absolute monotonic
-timeline, encodes them to the session's codec once per tick and sends one append.
+Uplink: :class:`UplinkTicker` sends every call's frames as soon as pjmedia's clock thread has
+put them (it rings a doorbell), one append per call and wake-up; :func:`pump_uplink` is the
+per-call alternative on its own 20 ms timeline.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from gateway.adapters.sip.doorbell import Doorbell
 from gateway.adapters.sip.media import FRAME_BYTES, PlayoutRing, UplinkQueue
 from gateway.core.audio.codec import FRAME_MS, AudioCodec
 from gateway.core.audio.framer import Framer
@@ -164,97 +166,113 @@ Send = Callable[[bytes], Awaitable[None]]
 
 
 class UplinkTicker:
-    """One 20 ms timeline for every call's uplink in the process.
+    """Every call's uplink in the process, sent as soon as pjmedia hands the frames over.
 
-    A timer per call costs a loop wakeup per call every 20 ms (about 0.6 % of a core per call
-    here); one shared tick drains every call's queue in a single wakeup, with the same 20 ms
-    uplink latency. Calls join with :meth:`add` and leave with :meth:`remove`; the ticker's task
-    runs while it has calls and ends when the last one leaves.
-
-    The tick is phase-locked to pjmedia's clock: every call of the process receives its frame
-    on the same clock tick, so the ticker wakes ``lag_s`` after the newest frame it drained,
-    plus one period. A frame then waits ~``lag_s`` for its append instead of anywhere in 0-20
-    ms (with no frames, e.g. before media starts, it keeps its own 20 ms timeline). When the
-    clock runs late (a busy machine), a call that had a frame last time finds none: the ticker
-    looks again ``retry_s`` later (once per call and stall) instead of leaving that frame a
-    whole period behind.
+    Each call's :class:`~gateway.adapters.sip.media.UplinkQueue` rings one shared
+    :class:`~gateway.adapters.sip.doorbell.Doorbell` from the clock thread after a put; the
+    ticker's task then drains every queue and sends each call's frames as one append. One
+    clock tick delivers every call's frame within microseconds, so one wake-up usually serves
+    them all (as the timer of a shared 20 ms grid did, which left each frame waiting ~2-3 ms
+    for the timer instead). Should a ring ever go astray, the task drains anyway after
+    ``safety_s``. Calls join with :meth:`add` and leave with :meth:`remove`; the task runs
+    while there are calls.
     """
 
-    def __init__(
-        self, frame_ms: int = FRAME_MS, lag_s: float = 0.001, retry_s: float = 0.002
-    ) -> None:
-        self._period = frame_ms / 1000
-        self._lag = lag_s
-        self._retry = retry_s
-        self._last: dict[int, float] = {}
-        """Each call's newest frame so far (when it was put)."""
-        self._stalled: set[int] = set()
-        """Calls already looked at again for their late frame (once per stall)."""
+    def __init__(self, safety_s: float = 2 * FRAME_MS / 1000) -> None:
+        self._safety = safety_s
         self._calls: dict[int, tuple[UplinkQueue, Callable[[bytes], bytes], Send]] = {}
         self._next = 0
         self._task: asyncio.Task[None] | None = None
+        self._bell: Doorbell | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._pending = False
+        self.wakeups = 0
+        """Drains so far (rung or on the safety timeout)."""
 
     def add(self, queue: UplinkQueue, codec: AudioCodec, send: Send) -> int:
         """Start forwarding ``queue`` (encoded to ``codec``) through ``send``; returns a handle."""
+        loop = asyncio.get_running_loop()
+        if self._bell is None:
+            self._bell = Doorbell()
+            loop.add_reader(self._bell.fileno(), self._on_ring)
         self._next += 1
         self._calls[self._next] = (queue, uplink_encoder(codec), send)
+        queue.attach(self._bell.ring)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="uplink-ticker")
+            self._task = loop.create_task(self._run(), name="uplink-ticker")
         return self._next
 
     def remove(self, handle: int) -> None:
-        self._calls.pop(handle, None)
-        self._last.pop(handle, None)
-        self._stalled.discard(handle)
+        entry = self._calls.pop(handle, None)
+        if entry is not None:
+            entry[0].attach(None)
+        if not self._calls:
+            self._wake()  # the task sees there is nothing left and ends
 
     @property
     def calls(self) -> int:
         return len(self._calls)
 
+    @property
+    def running(self) -> bool:
+        """Whether the task is on (it is while there are calls)."""
+        return self._task is not None and not self._task.done()
+
+    def fileno(self) -> int | None:
+        """The doorbell's fd the loop watches (None before the first call and after stop)."""
+        return None if self._bell is None else self._bell.fileno()
+
     async def stop(self) -> None:
+        for queue, _, _ in self._calls.values():
+            queue.attach(None)
         self._calls.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._bell is not None:
+            asyncio.get_running_loop().remove_reader(self._bell.fileno())
+            self._bell.close()
+            self._bell = None
+
+    def _on_ring(self) -> None:
+        """Loop (the doorbell's fd is readable): wake the task, or tell it to drain again."""
+        if self._bell is not None:
+            self._bell.clear()
+        self._pending = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        due = loop.time()
         while self._calls:
-            due += self._period
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -1.0:  # the loop stalled: re-anchor instead of bursting
-                due = loop.time()
-            newest, missed = await self._drain_all(loop)
-            if newest is not None:  # lock onto pjmedia's clock: next frames at newest + period
-                due = newest + self._lag
-            if missed:  # the clock is late for some call: look again shortly
-                due = loop.time() + self._retry - self._period
+            if not self._pending:
+                self._waiter = waiter = loop.create_future()
+                timeout = loop.call_later(self._safety, self._wake)
+                try:
+                    await waiter
+                finally:
+                    timeout.cancel()
+                    self._waiter = None
+            self._pending = False
+            if self._bell is not None:
+                self._bell.arm()  # before draining: a frame put from now on rings again
+            self.wakeups += 1
+            await self._drain_all(loop)
 
-    async def _drain_all(self, loop: asyncio.AbstractEventLoop) -> tuple[float | None, bool]:
-        """Send every call's queued frames: the newest frame's arrival time (None: none), and
-        whether some call's next frame is overdue (a late clock tick, looked at once)."""
-        newest: float | None = None
-        missed = False
-        overdue = loop.time() - self._period - self._lag  # a frame older than this has a successor
-        for handle, (queue, encode, send) in list(self._calls.items()):
+    async def _drain_all(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send every call's queued frames, each call's as one append."""
+        for queue, encode, send in list(self._calls.values()):
             frames, stamps = queue.drain_stamped()
             if not frames:
-                last = self._last.get(handle)
-                if last is not None and last < overdue and handle not in self._stalled:
-                    self._stalled.add(handle)
-                    missed = True
                 continue
-            self._stalled.discard(handle)
-            self._last[handle] = stamps[-1]
             try:
                 await send(encode(b"".join(frames)))
             except Exception:  # one call's failure must not stop the others
                 log.exception("uplink_send_failed")
                 continue
             queue.sent(stamps, loop.time())
-            newest = stamps[-1] if newest is None else max(newest, stamps[-1])
-        return newest, missed

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
+import threading
 from typing import Any
 
+import pytest
+
+from gateway.adapters.sip.doorbell import Doorbell
 from gateway.adapters.sip.media import SILENCE, PlayoutRing, UplinkQueue
-from gateway.app.media_bridge import PlayoutFeeder, pump_uplink
+from gateway.app.media_bridge import PlayoutFeeder, UplinkTicker, pump_uplink
 from gateway.core.audio import AudioCodec
 
 
@@ -100,10 +106,8 @@ async def test_uplink_pump_sends_one_encoded_append_per_tick() -> None:
 
 async def test_one_ticker_forwards_every_calls_uplink() -> None:
     """Two calls share one ticker: each call's frames go out encoded through its own send;
-    a call that left gets nothing more and the ticker stops when empty."""
-    from gateway.app.media_bridge import UplinkTicker
-
-    ticker = UplinkTicker(frame_ms=10)
+    a call that left gets nothing more and the ticker's task ends when the last one leaves."""
+    ticker = UplinkTicker()
     queues = [UplinkQueue(), UplinkQueue()]
     sent: list[list[bytes]] = [[], []]
 
@@ -123,59 +127,130 @@ async def test_one_ticker_forwards_every_calls_uplink() -> None:
     await asyncio.sleep(0.05)
     assert len(sent[0]) == 1
     ticker.remove(handles[1])
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.01)
     assert ticker.calls == 0
+    assert ticker.running is False
     await ticker.stop()
 
 
-async def test_ticker_locks_onto_the_frames_arrival() -> None:
-    """The shared ticker wakes just after the newest frame it sent plus one period, so a
-    frame put by the clock thread waits about the lag, not up to a whole period."""
-    from gateway.app.media_bridge import UplinkTicker
-
+async def _sent_times(puts: list[float], *, other_thread: bool = False) -> list[float]:
+    """Put one frame at each offset (seconds from now) on a ticker whose safety timeout is far
+    off; return how long each frame waited for its append."""
     loop = asyncio.get_running_loop()
-    queue = UplinkQueue(capacity_ms=1000)
+    queue = UplinkQueue(capacity_ms=2000)
     sent_at: list[float] = []
 
     async def send(_audio: bytes) -> None:
         sent_at.append(loop.time())
 
-    ticker = UplinkTicker(frame_ms=40, lag_s=0.004)
+    ticker = UplinkTicker(safety_s=1.0)
     ticker.add(queue, AudioCodec.PCMU, send)
-    arrivals = []
-    start = loop.time() + 0.013  # off the ticker's own 40 ms grid
-    for n in range(6):
-        await asyncio.sleep(max(0.0, start + n * 0.040 - loop.time()))
-        queue.put(b"\x00" * 320)
+    start = loop.time()
+    arrivals: list[float] = []
+    for offset in puts:
+        await asyncio.sleep(max(0.0, start + offset - loop.time()))
         arrivals.append(loop.time())
-    await asyncio.sleep(0.060)
+        if other_thread:
+            put = threading.Thread(target=queue.put, args=(bytes(320),))
+            put.start()
+            put.join()
+        else:
+            queue.put(bytes(320))
+    await asyncio.sleep(0.05)
     await ticker.stop()
-    waits = [min(s - a for s in sent_at if s >= a) for a in arrivals[2:]]
-    assert max(waits) < 0.015, waits  # locked: ~lag + timer slack; unlocked it would be 27 ms
+    assert len(sent_at) == len(puts), sent_at
+    return [s - a for s, a in zip(sent_at, arrivals, strict=True)]
 
 
-async def test_ticker_looks_again_when_a_frame_is_late() -> None:
-    """A clock tick 6 ms late: instead of leaving that frame a whole period behind, the ticker
-    looks again shortly and sends it within a few ms of its arrival."""
-    from gateway.app.media_bridge import UplinkTicker
+async def test_a_frame_leaves_as_soon_as_it_is_put() -> None:
+    """The doorbell wakes the ticker at the put: no 20 ms grid, no safety timeout (1 s)."""
+    waits = await _sent_times([0.013, 0.031, 0.052, 0.070])
+    assert max(waits) < 0.015, waits
 
+
+async def test_a_frame_put_on_another_thread_rings_the_loop() -> None:
+    """pjmedia's clock thread puts the frames: the eventfd write reaches the loop."""
+    waits = await _sent_times([0.010, 0.030, 0.050], other_thread=True)
+    assert max(waits) < 0.015, waits
+
+
+async def test_one_wakeup_serves_every_call_put_on_the_same_tick() -> None:
+    """One clock tick delivers every call's frame: one ring, one drain, one append each."""
+    ticker = UplinkTicker(safety_s=1.0)
+    queues = [UplinkQueue() for _ in range(3)]
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    for queue in queues:
+        ticker.add(queue, AudioCodec.PCMU, send)
+    await asyncio.sleep(0.01)
+    wakeups = ticker.wakeups
+    for queue in queues:
+        queue.put(bytes(320))
+    await asyncio.sleep(0.03)
+    assert sent == [b"\xff" * 160] * 3
+    assert ticker.wakeups == wakeups + 1
+    await ticker.stop()
+
+
+async def test_the_safety_timeout_sends_a_frame_whose_ring_was_lost() -> None:
+    """A frame queued before the call joined rang no bell; the safety timeout still sends it."""
     loop = asyncio.get_running_loop()
-    queue = UplinkQueue(capacity_ms=1000)
+    queue = UplinkQueue()
+    queue.put(bytes(320))
     sent_at: list[float] = []
 
     async def send(_audio: bytes) -> None:
         sent_at.append(loop.time())
 
-    ticker = UplinkTicker(frame_ms=40, lag_s=0.002, retry_s=0.004)
+    ticker = UplinkTicker(safety_s=0.03)
+    start = loop.time()
     ticker.add(queue, AudioCodec.PCMU, send)
-    start = loop.time() + 0.013
-    arrivals = []
-    for n in range(5):
-        late = 0.006 if n == 3 else 0.0
-        await asyncio.sleep(max(0.0, start + n * 0.040 + late - loop.time()))
-        queue.put(b"\x00" * 320)
-        arrivals.append(loop.time())
-    await asyncio.sleep(0.060)
+    await asyncio.sleep(0.1)
     await ticker.stop()
-    wait = min(s - arrivals[3] for s in sent_at if s >= arrivals[3])
-    assert wait < 0.015, wait  # without the second look it would be ~36 ms
+    assert len(sent_at) == 1
+    assert sent_at[0] - start >= 0.025
+
+
+async def test_a_stopped_ticker_closes_its_doorbell() -> None:
+    """stop() removes the reader and closes the fd; queues no longer ring anything."""
+    ticker = UplinkTicker()
+    queue = UplinkQueue()
+
+    async def send(_audio: bytes) -> None:
+        pass
+
+    ticker.add(queue, AudioCodec.PCMU, send)
+    fd = ticker.fileno()
+    assert fd is not None
+    await ticker.stop()
+    assert ticker.fileno() is None
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    queue.put(bytes(320))  # detached: no bell to ring, no error
+
+
+def test_the_doorbell_rings_once_until_armed_again() -> None:
+    """Only the first ring after arm() writes; clear() makes the fd unreadable again."""
+    bell = Doorbell()
+    try:
+        bell.ring()
+        bell.ring()
+        assert bell.rings == 1
+        assert _readable(bell.fileno())
+        bell.clear()
+        assert not _readable(bell.fileno())
+        bell.ring()
+        assert bell.rings == 1
+        bell.arm()
+        bell.ring()
+        assert bell.rings == 2
+        assert _readable(bell.fileno())
+    finally:
+        bell.close()
+
+
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])

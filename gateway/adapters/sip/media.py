@@ -7,12 +7,10 @@ only to swap or clear containers.
 
 **Uplink** (caller -> model): :class:`UplinkQueue`. ``onFrameReceived`` puts each 20 ms PCM16
 8 kHz frame; when full the oldest frame is dropped and counted (real time beats completeness).
-The loop drains it on its own timeline — no cross-thread wakeup at all. A wakeup on the
-empty -> non-empty edge was measured and rejected: when the loop keeps up, the queue is empty
-at every tick, so the "edge" fires on every frame, costing ``call_soon_threadsafe`` (a lock,
-a deque append and a self-pipe write: 4-8 µs against 0.45 µs for ``put``) on the clock thread
-50 times a second per call, plus a loop wakeup each time, for at most one frame of latency
-(``bench/media.py`` prints both; docs/pjsua2-notes.md has the per-call CPU of drain periods).
+After the put it calls the bell the loop attached (a non-blocking eventfd write, at most one per
+clock tick for all calls: :mod:`gateway.adapters.sip.doorbell`), never the loop itself; a
+``call_soon_threadsafe`` per frame costs 4-8 µs against 0.45 µs for ``put``
+(docs/pjsua2-notes.md).
 
 **Downlink** (model -> caller): :class:`PlayoutRing`. The loop pushes exact 20 ms frames, each
 tagged with its assistant ``item_id`` and the API-codec bytes it stands for; ``onFrameRequested``
@@ -39,6 +37,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import monotonic
 
@@ -93,6 +92,7 @@ class UplinkQueue:
     """Bounded, locked FIFO of caller frames: clock thread ``put``, loop ``drain``."""
 
     __slots__ = (
+        "_bell",
         "_capacity",
         "_dropped",
         "_frames",
@@ -114,6 +114,11 @@ class UplinkQueue:
         self._received = 0
         self._dropped = 0
         self._malformed = 0
+        self._bell: Callable[[], None] | None = None
+
+    def attach(self, bell: Callable[[], None] | None) -> None:
+        """Loop: call ``bell`` (from the clock thread, non-blocking) after each frame is put."""
+        self._bell = bell
 
     def put(self, frame: bytes) -> None:
         """Clock thread: add one frame; a frame of the wrong size is replaced by silence."""
@@ -129,6 +134,9 @@ class UplinkQueue:
                 self._dropped += 1
             self._frames.append(frame)
             self._stamps.append(now)
+        bell = self._bell
+        if bell is not None:
+            bell()
 
     def drain(self) -> list[bytes]:
         """Loop: every queued frame, oldest first (possibly none)."""
