@@ -20,7 +20,6 @@ import base64
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import structlog
 
@@ -36,14 +35,12 @@ from gateway.core.realtime.actions import (
     PlayAudio,
     SendEvent,
 )
-from gateway.core.realtime.backoff import reconnect_delays
-from gateway.core.realtime.history import ConversationHistory, HistoryItem, replay_item
+from gateway.core.realtime.history import ConversationHistory, HistoryItem
 from gateway.core.realtime.protocol import ResponseState, SessionProtocol
 from gateway.core.realtime.wire_client import (
     ClientEvent,
     InputAudioClear,
     ItemCreate,
-    ItemDelete,
     OutputAudioBufferClear,
     ResponseParams,
     SessionConfig,
@@ -64,13 +61,14 @@ from gateway.runtime.ports import (
     PlayoutSink,
     SessionSettings,
 )
+from gateway.runtime.reactions import ServerEventReactions
+from gateway.runtime.reconnect import ConnectionKeeper
 
 __all__ = ["RealtimeSession"]
 
 log = structlog.get_logger()
 
 _EVENT_QUEUE = 1000
-_FATAL_CODES = frozenset({"session_expired", "beta_api_shape_disabled"})
 
 
 class RealtimeSession:
@@ -91,6 +89,7 @@ class RealtimeSession:
         self.history = ConversationHistory()
         self.history.agent = agent.name
         self.usage: dict[str, int] = {}
+        """Tokens used so far, summed over ``response.done`` events."""
         self._connector = connector
         self._conn: Connection | None = None
         self._playout = playout
@@ -110,6 +109,8 @@ class RealtimeSession:
         self._last_cut: AudioInterrupted | None = None
         self.tools = ToolDispatcher(self)
         self.guards = GuardrailRunner(self)
+        self._reactions = ServerEventReactions(self)
+        self._keeper = ConnectionKeeper(self, connector)
 
     # ------------------------------------------------------------------------------ public API
 
@@ -137,7 +138,7 @@ class RealtimeSession:
         async with asyncio.TaskGroup() as tg:
             self.tools.task_group = tg
             self._recycle_task = tg.create_task(
-                self._recycler(), name=f"call:{self.context.call_id}:recycle"
+                self._keeper.recycle(), name=f"call:{self.context.call_id}:recycle"
             )
             await self._read_loop()
             await self.close()
@@ -182,23 +183,8 @@ class RealtimeSession:
         Items no longer listed are deleted on the server; listed items the server does not
         have (new ids) are created as text, in order, after the last kept item.
         """
-        wanted = {item.item_id for item in items}
-        for old in self.history.items:
-            if old.item_id not in wanted:
-                await self._send(ItemDelete(item_id=old.item_id))
-        known = {item.item_id for item in self.history.items}
-        previous: str | None = None
-        for item in items:
-            if item.item_id in known:
-                previous = item.item_id
-                continue
-            payload = replay_item(item)
-            if payload is not None:
-                await self._send(
-                    ItemCreate(item={**payload, "id": item.item_id}, previous_item_id=previous)
-                )
-                self.history.add_local(item)
-                previous = item.item_id
+        for event in self.history.sync_to(items):
+            await self._send(event)
 
     async def say(self, text: str) -> None:
         """Make the agent say ``text`` verbatim (greeting, prompts, guardrail messages)."""
@@ -248,6 +234,18 @@ class RealtimeSession:
     # ------------------------------------------------------------------- used by the helpers
 
     @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def connection(self) -> Connection | None:
+        return self._conn
+
+    @property
+    def connection_age_s(self) -> float:
+        return time.monotonic() - self._connected_at
+
+    @property
     def protocol(self) -> SessionProtocol:
         return self._protocol
 
@@ -260,6 +258,15 @@ class RealtimeSession:
 
     async def send(self, event: ClientEvent) -> None:
         await self._send(event)
+
+    def lock_voice(self) -> None:
+        """The caller has heard the agent: the voice can no longer change."""
+        self._audio_started = True
+
+    async def drop_connection(self) -> None:
+        """Close the socket; the read loop reconnects and replays the history."""
+        if self._conn is not None:
+            await self._conn.close()
 
     async def switch_agent(self, agent: RealtimeAgent) -> None:
         """Make ``agent`` current and update the session sparsely (formats untouched)."""
@@ -357,7 +364,7 @@ class RealtimeSession:
                     return
                 if conn is not self._conn:
                     continue  # recycled: the new connection is already in place
-                if not await self._reconnect(str(exc)):
+                if not await self._keeper.reconnect(str(exc)):
                     self._emit(ev.SessionFailed(f"connection lost: {exc}"))
                     return
                 continue
@@ -404,7 +411,7 @@ class RealtimeSession:
             elif isinstance(action, FormatMismatch):
                 self._on_format_mismatch(action)
             elif isinstance(action, Deliver):
-                await self._on_event(action.event)
+                await self._reactions.handle(action.event)
 
     def _play(self, action: PlayAudio) -> None:
         self._audio_started = True
@@ -418,92 +425,9 @@ class RealtimeSession:
         log.error("session_format_mismatch", field=action.field, effective=str(action.effective))
         self._emit(ev.ErrorOccurred("format_mismatch", message, fatal=False))
 
-    async def _on_event(self, event: w.ServerEvent) -> None:
-        if self.history.apply(event) and isinstance(
-            event, w.ItemDone | w.ItemTruncated | w.InputTranscriptionCompleted | w.ItemDeleted
-        ):
-            self._emit(ev.HistoryUpdated(tuple(self.history.items)))
-        handler = _ON_EVENT.get(type(event))
-        if handler is not None:
-            await handler(self, event)
-
-    async def _on_error(self, event: w.ErrorEvent) -> None:
-        code, message = event.error.code, event.error.message
-        fatal = code in _FATAL_CODES
-        log.warning("realtime_error", code=code, message=message, fatal=fatal)
-        self._emit(ev.ErrorOccurred(code, message, fatal=fatal))
-        if code == "session_expired" and self._conn is not None:
-            await self._conn.close()  # the read loop reconnects with the history
-
-    async def _on_user_transcript(self, event: w.InputTranscriptionCompleted) -> None:
-        self._emit(ev.TranscriptUpdated("user", event.item_id, event.transcript, final=True))
-        await self.guards.on_user_transcript(event.transcript)
-
-    async def _on_transcript_delta(self, event: w.TranscriptDelta) -> None:
-        await self.guards.on_agent_delta(event.item_id, event.delta)
-
-    async def _on_transcript_done(self, event: w.TranscriptDone) -> None:
-        self._emit(ev.TranscriptUpdated("assistant", event.item_id, event.transcript, final=True))
-        await self.guards.on_agent_done(event.item_id, event.transcript)
-
-    async def _on_arguments_done(self, event: w.ArgumentsDone) -> None:
-        await self.tools.on_call(event.call_id, event.name, event.arguments)
-
-    async def _on_output_item_done(self, event: w.OutputItemDone) -> None:
-        item = event.item
-        if item.type == "function_call" and item.call_id and item.name:
-            await self.tools.on_call(item.call_id, item.name, item.arguments or "{}")
-
-    async def _on_response_done(self, event: w.ResponseDone) -> None:
-        response = event.response
-        usage = response.usage.model_dump(exclude_none=True) if response.usage else {}
-        for key in ("total_tokens", "input_tokens", "output_tokens"):
-            self.usage[key] = self.usage.get(key, 0) + int(usage.get(key, 0))
-        reason = response.status_details.reason if response.status_details else None
-        counts = {k: int(v) for k, v in usage.items() if isinstance(v, int)}
-        if self._playout is not None:
-            self._playout.release_all()  # the response's text has all been checked
-        self._emit(ev.ResponseFinished(response.id, response.status or "", reason, counts))
-
-    async def _on_dtmf(self, event: w.DtmfReceived) -> None:
-        await self.send_dtmf(event.event)
-
-    async def _on_output_buffer(self, event: w.OutputBufferEvent) -> None:
-        if event.type == "output_audio_buffer.started":
-            self._audio_started = True  # the voice is now locked (no deltas on a SIP sideband)
-        self.tools.on_output_buffer(event.type)
-
-    async def _on_speech(self, event: w.SpeechStarted | w.SpeechStopped) -> None:
-        self._emit(ev.CallerSpeech(isinstance(event, w.SpeechStarted)))
-
-    async def _on_audio_done(self, event: w.AudioDone) -> None:
-        if self._playout is not None:
-            self._playout.finish(event.item_id)
-
-    async def _on_mcp(self, event: w.McpEvent) -> None:
-        self._emit(ev.McpEventSeen(event.type, event.item_id))
-
     # ------------------------------------------------------------------------------ reconnect
 
-    async def _reconnect(self, reason: str) -> bool:
-        log.warning("realtime_connection_lost", reason=reason)
-        for attempt, delay in enumerate(
-            reconnect_delays(deadline_s=self.settings.reconnect_deadline_s), start=1
-        ):
-            self._emit(ev.Reconnecting(attempt, reason))
-            await asyncio.sleep(delay)
-            try:
-                conn = await self._connector()
-            except ConnectionLost as exc:
-                log.info("realtime_reconnect_failed", attempt=attempt, error=str(exc))
-                if exc.final:
-                    return False
-                continue
-            await self._adopt(conn, attempt)
-            return True
-        return False
-
-    async def _adopt(self, conn: Connection, attempts: int) -> None:
+    async def adopt(self, conn: Connection, attempts: int) -> None:
         """Start over on ``conn``: configure, replay the history, answer a pending turn."""
         self._conn = conn
         self._connected_at = time.monotonic()
@@ -514,56 +438,16 @@ class RealtimeSession:
         replayed = 0
         if not self.settings.sip_attach:
             await self._send(SessionUpdate(session=self._full_session()))
-            for old in self.history.items:
-                payload = replay_item(old)
-                if payload is not None:
-                    # same id: the new session's item events update, not duplicate, our history
-                    await self._send(ItemCreate(item={**payload, "id": old.item_id}))
-                    replayed += 1
+            for create in self.history.replay_events():
+                await self._send(create)
+                replayed += 1
         items = self.history.items
         if items and items[-1].role in ("user", "tool"):
             await self.request_response()
         log.info("realtime_reconnected", attempts=attempts, replayed=replayed)
         self._emit(ev.Reconnected(attempts, replayed))
 
-    async def _recycler(self) -> None:
-        """Swap to a fresh session at a quiet moment before the 60-minute cap."""
-        while not self._closing:
-            age = time.monotonic() - self._connected_at
-            wait = self.settings.recycle_after_s - age
-            if wait > 0:
-                await asyncio.sleep(min(wait, 1.0))
-                continue
-            if self._quiet():
-                log.info("realtime_session_recycling", age_s=round(age))
-                old = self._conn
-                try:
-                    conn = await self._connector()
-                except ConnectionLost:
-                    await asyncio.sleep(1.0)
-                    continue
-                await self._adopt(conn, 0)
-                if old is not None:
-                    await old.close()
-            await asyncio.sleep(0.2)
-
-    def _quiet(self) -> bool:
+    def quiet(self) -> bool:
+        """No response under way and nothing left to play: a good moment to switch sockets."""
         idle = self._protocol.state is ResponseState.IDLE
         return idle and (self._playout is None or self._playout.pending_ms() == 0)
-
-
-_ON_EVENT: dict[type[Any], Any] = {
-    w.ErrorEvent: RealtimeSession._on_error,
-    w.InputTranscriptionCompleted: RealtimeSession._on_user_transcript,
-    w.TranscriptDelta: RealtimeSession._on_transcript_delta,
-    w.TranscriptDone: RealtimeSession._on_transcript_done,
-    w.ArgumentsDone: RealtimeSession._on_arguments_done,
-    w.OutputItemDone: RealtimeSession._on_output_item_done,
-    w.ResponseDone: RealtimeSession._on_response_done,
-    w.DtmfReceived: RealtimeSession._on_dtmf,
-    w.OutputBufferEvent: RealtimeSession._on_output_buffer,
-    w.McpEvent: RealtimeSession._on_mcp,
-    w.SpeechStarted: RealtimeSession._on_speech,
-    w.SpeechStopped: RealtimeSession._on_speech,
-    w.AudioDone: RealtimeSession._on_audio_done,
-}

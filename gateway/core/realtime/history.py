@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from gateway.core.realtime import wire as w
 from gateway.core.realtime.wire_client import (
+    ItemCreate,
+    ItemDelete,
     assistant_text_item,
     function_output_item,
     system_text_item,
@@ -160,6 +162,38 @@ class ConversationHistory:
     def replay_items(self) -> list[dict[str, Any]]:
         """Items to re-create, as text, in a fresh session (after a reconnect)."""
         return [p for p in (replay_item(i) for i in self._items.values()) if p is not None]
+
+    def replay_events(self) -> list[ItemCreate]:
+        """:meth:`replay_items` as events that keep each item's id, so the fresh session's
+        item events update these items instead of adding copies."""
+        events = []
+        for item in self._items.values():
+            payload = replay_item(item)
+            if payload is not None:
+                events.append(ItemCreate(item={**payload, "id": item.item_id}))
+        return events
+
+    def sync_to(self, items: list[HistoryItem]) -> list[ItemDelete | ItemCreate]:
+        """The events that make the server's conversation exactly ``items`` (by ``item_id``,
+        in that order): delete what is no longer listed, create the new ids as text after the
+        last kept item. The created items are recorded here at once (:meth:`add_local`)."""
+        wanted = {item.item_id for item in items}
+        events: list[ItemDelete | ItemCreate] = [
+            ItemDelete(item_id=old) for old in self._items if old not in wanted
+        ]
+        known = set(self._items)
+        previous: str | None = None
+        for item in items:
+            if item.item_id in known:
+                previous = item.item_id
+                continue
+            payload = replay_item(item)
+            if payload is not None:
+                create = {**payload, "id": item.item_id}
+                events.append(ItemCreate(item=create, previous_item_id=previous))
+                self.add_local(item)
+                previous = item.item_id
+        return events
 
     def transcript(self) -> list[tuple[str, str]]:
         """(role, text) of every message with text, in order."""

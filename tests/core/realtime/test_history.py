@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.core.realtime import wire as w
 from gateway.core.realtime.history import ConversationHistory, HistoryItem
-from gateway.core.realtime.wire_client import ItemCreate, encode_client_event
+from gateway.core.realtime.wire_client import ItemCreate, ItemDelete, encode_client_event
 from tests.realtime_contract import assert_ga_client_event, assert_ga_server_event
 
 
@@ -347,3 +347,37 @@ def test_a_cut_item_replays_and_transcribes_only_what_was_heard() -> None:
     (item,) = history.replay_items()
     assert item["content"] == [{"type": "output_text", "text": "one two three…"}]
     assert_ga_client_event({"type": "conversation.item.create", "item": item})
+
+
+def test_replay_events_keep_each_items_id() -> None:
+    """After a reconnect every item is re-created under its own id (so the new session's
+    item events update the history instead of duplicating it), each a GA-valid event."""
+    history = _conversation()
+    events = history.replay_events()
+    assert [e.item["id"] for e in events] == ["item_u1", "item_a1", "item_f1", "item_o1", "item_a2"]
+    for event in events:
+        assert_ga_client_event(json.loads(encode_client_event(event)))
+    assert [{k: v for k, v in e.item.items() if k != "id"} for e in events] == (
+        history.replay_items()
+    )
+
+
+def test_sync_to_deletes_what_is_dropped_and_inserts_new_items_in_place() -> None:
+    """Keep u1 and a2, drop a1/f1/o1, add a system note after u1: two kinds of events, the
+    new item placed after the last kept one and recorded locally at once."""
+    history = _conversation()
+    current = {item.item_id: item for item in history.items}
+    note = HistoryItem("local_note", "system", "message", "The caller is verified.")
+    events = history.sync_to([current["item_u1"], note, current["item_a2"]])
+    deletes = [e for e in events if isinstance(e, ItemDelete)]
+    creates = [e for e in events if isinstance(e, ItemCreate)]
+    assert [d.item_id for d in deletes] == ["item_a1", "item_f1", "item_o1"]
+    assert len(creates) == 1
+    assert creates[0].previous_item_id == "item_u1"
+    assert creates[0].item["id"] == "local_note"
+    assert history.get("local_note") == note
+    for event in events:
+        assert_ga_client_event(json.loads(encode_client_event(event)))
+    assert history.sync_to(history.items[:1]) == [
+        ItemDelete(item_id=i.item_id) for i in history.items[1:]
+    ]

@@ -1,0 +1,73 @@
+"""Keeping one session on a live Realtime connection.
+
+A dropped socket is retried with backoff until the settings' deadline; a session nearing the
+server's 60-minute cap is swapped, at a quiet moment, for a fresh one. Either way the session
+:meth:`~gateway.runtime.session.RealtimeSession.adopt`\\ s the new connection: it configures
+it and replays the history, so the caller notices at most a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from gateway.core.realtime.backoff import reconnect_delays
+from gateway.runtime import events as ev
+from gateway.runtime.ports import ConnectionLost, Connector
+
+if TYPE_CHECKING:
+    from gateway.runtime.session import RealtimeSession
+
+__all__ = ["ConnectionKeeper"]
+
+log = structlog.get_logger()
+
+
+class ConnectionKeeper:
+    """Reconnects and recycles one session's connection through ``connector``."""
+
+    def __init__(self, session: RealtimeSession, connector: Connector) -> None:
+        self._s = session
+        self._connector = connector
+
+    async def reconnect(self, reason: str) -> bool:
+        """After a drop: a new connection adopted (True), or none before the deadline."""
+        log.warning("realtime_connection_lost", reason=reason)
+        deadline = self._s.settings.reconnect_deadline_s
+        for attempt, delay in enumerate(reconnect_delays(deadline_s=deadline), start=1):
+            self._s.emit(ev.Reconnecting(attempt, reason))
+            await asyncio.sleep(delay)
+            try:
+                conn = await self._connector()
+            except ConnectionLost as exc:
+                log.info("realtime_reconnect_failed", attempt=attempt, error=str(exc))
+                if exc.final:
+                    return False
+                continue
+            await self._s.adopt(conn, attempt)
+            return True
+        return False
+
+    async def recycle(self) -> None:
+        """Task: swap to a fresh session at a quiet moment before the 60-minute cap."""
+        session = self._s
+        while not session.closing:
+            age = session.connection_age_s
+            wait = session.settings.recycle_after_s - age
+            if wait > 0:
+                await asyncio.sleep(min(wait, 1.0))
+                continue
+            if session.quiet():
+                log.info("realtime_session_recycling", age_s=round(age))
+                old = session.connection
+                try:
+                    conn = await self._connector()
+                except ConnectionLost:
+                    await asyncio.sleep(1.0)
+                    continue
+                await session.adopt(conn, 0)
+                if old is not None:
+                    await old.close()
+            await asyncio.sleep(0.2)
