@@ -7,24 +7,35 @@ behaviour (greeting, limits, no-input handling, transfer targets).
 
 Cross-references (an agent's tools and handoffs, route targets, transfer targets) are checked by
 :func:`gateway.core.agents.references.reference_issues`, which the loader also runs on
-structurally broken files so that every error is reported at once.
+structurally broken files so that every error is reported at once. The guardrail models live
+in :mod:`~gateway.core.agents.guardrail_spec`, the base model and checked string types in
+:mod:`~gateway.core.agents.spec_types`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from gateway.core.agents.guardrail_spec import GuardrailSet, InputGuardrailSpec, OutputGuardrailSpec
+from gateway.core.agents.spec_types import (
+    PLACEHOLDERS,
+    HttpUrl,
+    ImportPath,
+    Name,
+    Prompt,
+    SipUri,
+    Strict,
+    check_placeholders,
+    render_placeholders,
+)
 from gateway.core.audio.codec import AudioCodec, parse_codec
 from gateway.errors import UnknownCodecError
 
@@ -45,76 +56,17 @@ __all__ = [
     "ToolSpec",
     "TranscriptionSettings",
     "TurnDetectionSettings",
+    "check_placeholders",
+    "render_placeholders",
 ]
 
 BUILTIN_TOOLS = frozenset({"end_call", "transfer_call"})
 """Tools every agent may list without declaring them: hang up, blind-transfer by SIP REFER."""
 
-PLACEHOLDERS = frozenset({"caller", "dialed", "now"})
-"""Placeholders allowed in agent instructions and phone prompts."""
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _matching(pattern: str, what: str) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-Name = Annotated[
-    str,
-    _matching(
-        r"[A-Za-z][A-Za-z0-9_-]{0,47}",
-        "a valid name (a letter, then up to 47 letters, digits, '_' or '-')",
-    ),
-]
-"""Agent, tool and transfer-target names; short enough for ``transfer_to_<agent>`` (64 max)."""
-
-ImportPath = Annotated[
-    str, _matching(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", "an import path 'package.module:function'")
-]
-"""A Python callable as ``package.module:function``."""
-
-SipUri = Annotated[
-    str,
-    _matching(r"sips?:\S+|tel:\+?[0-9*#()\-. ]+", "a SIP or tel URI (sip:user@host, tel:+1...)"),
-]
-
-HttpUrl = Annotated[str, _matching(r"https?://\S+", "an http(s) URL")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def check_placeholders(text: str) -> str:
-    """Reject ``{name}`` placeholders other than the known ones (typos would be read out)."""
-    unknown = sorted({m for m in _PLACEHOLDER.findall(text) if m not in PLACEHOLDERS})
-    if unknown:
-        known = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
-        bad = ", ".join("{" + u + "}" for u in unknown)
-        raise ValueError(f"unknown placeholder {bad} (known: {known})")
-    return text
-
-
-def render_placeholders(text: str, values: dict[str, str]) -> str:
-    """Replace ``{caller}``, ``{dialed}``, ``{now}``; other braces are left as written."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), text)
-
-
-Prompt = Annotated[str, Field(min_length=1)]
-
-
 # ---------------------------------------------------------------------------------------- session
 
 
-class TurnDetectionSettings(_Strict):
+class TurnDetectionSettings(Strict):
     """Realtime ``audio.input.turn_detection`` (``server_vad`` or ``semantic_vad``)."""
 
     type: Literal["server_vad", "semantic_vad"] = "server_vad"
@@ -138,7 +90,7 @@ class TurnDetectionSettings(_Strict):
         return self
 
 
-class TranscriptionSettings(_Strict):
+class TranscriptionSettings(Strict):
     """Realtime ``audio.input.transcription``: what the caller said, as text."""
 
     model: str = "gpt-4o-mini-transcribe"
@@ -146,7 +98,7 @@ class TranscriptionSettings(_Strict):
     prompt: str | None = None
 
 
-class SessionDefaults(_Strict):
+class SessionDefaults(Strict):
     """Realtime session settings every agent of the graph starts from."""
 
     model: str = "gpt-realtime"
@@ -181,7 +133,7 @@ class SessionDefaults(_Strict):
 # ------------------------------------------------------------------------------------------ phone
 
 
-class NoInputSettings(_Strict):
+class NoInputSettings(Strict):
     """What to do when the caller says nothing: reprompt once, then say goodbye and hang up."""
 
     reprompt_after_s: float = Field(default=8.0, gt=0)
@@ -196,7 +148,7 @@ class NoInputSettings(_Strict):
         return self
 
 
-class PhoneSettings(_Strict):
+class PhoneSettings(Strict):
     """Telephone behaviour of the graph's calls."""
 
     greeting: str | None = None
@@ -238,7 +190,7 @@ class PhoneSettings(_Strict):
 # ------------------------------------------------------------------------------------------ tools
 
 
-class HttpToolSpec(_Strict):
+class HttpToolSpec(Strict):
     """A tool served by an HTTP endpoint; arguments go as JSON (query string for GET)."""
 
     url: HttpUrl
@@ -255,7 +207,7 @@ class HttpToolSpec(_Strict):
         return headers
 
 
-class ToolSpec(_Strict):
+class ToolSpec(Strict):
     """One tool: exactly one of ``python``, ``http`` or ``mcp``."""
 
     name: Name
@@ -301,105 +253,10 @@ class ToolSpec(_Strict):
         return mcp
 
 
-# ------------------------------------------------------------------------------------- guardrails
-
-
-class NoUrlsGuardrail(_Strict):
-    """Trips on URLs, e-mail addresses and markdown, which make no sense read out."""
-
-    type: Literal["no_urls"]
-
-
-class NoLongDigitsGuardrail(_Strict):
-    """Trips on long digit strings (card numbers) except the last ``keep_last`` digits."""
-
-    type: Literal["no_long_digits"]
-    min_digits: int = Field(default=7, ge=3, le=32)
-    keep_last: int = Field(default=4, ge=0, le=8)
-
-
-class MaxTurnLengthGuardrail(_Strict):
-    """Trips when one spoken turn runs past ``max_chars`` of transcript."""
-
-    type: Literal["max_turn_length"]
-    max_chars: int = Field(default=600, ge=20)
-
-
-class NoHumanClaimGuardrail(_Strict):
-    """Trips when the agent claims to be a human."""
-
-    type: Literal["no_human_claim"]
-
-
-class PythonOutputGuardrail(_Strict):
-    """A custom check: ``function(text) -> str | None`` (a reason trips it)."""
-
-    type: Literal["python"]
-    function: ImportPath
-
-
-OutputGuardrailSpec = Annotated[
-    NoUrlsGuardrail
-    | NoLongDigitsGuardrail
-    | MaxTurnLengthGuardrail
-    | NoHumanClaimGuardrail
-    | PythonOutputGuardrail,
-    Field(discriminator="type"),
-]
-
-
-class PhraseInputGuardrail(_Strict):
-    """Acts when the caller says one of ``phrases`` (case-insensitive, whole words)."""
-
-    type: Literal["phrases"]
-    phrases: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    action: Literal["transfer", "end_call", "say"]
-    target: Name | None = None
-    """Transfer target name (for ``action: transfer``)."""
-    message: str | None = None
-    """What the agent says before acting (required for ``say``)."""
-
-    @model_validator(mode="after")
-    def _action_needs(self) -> Self:
-        if self.action == "transfer" and self.target is None:
-            raise ValueError("action transfer needs a target")
-        if self.action == "say" and not self.message:
-            raise ValueError("action say needs a message")
-        return self
-
-
-class PythonInputGuardrail(_Strict):
-    """A custom check on caller transcripts: ``function(text) -> str | None``."""
-
-    type: Literal["python"]
-    function: ImportPath
-    action: Literal["transfer", "end_call", "say"] = "say"
-    target: Name | None = None
-    message: str | None = None
-
-
-InputGuardrailSpec = Annotated[
-    PhraseInputGuardrail | PythonInputGuardrail, Field(discriminator="type")
-]
-
-
-class GuardrailSet(_Strict):
-    """An agent's guardrails: output (on its transcript) and input (on the caller's)."""
-
-    output: list[OutputGuardrailSpec] = Field(default_factory=list)
-    input: list[InputGuardrailSpec] = Field(default_factory=list)
-    feedback: Prompt = (
-        "Your last answer broke a phone rule and was cut off. Apologise briefly and answer "
-        "again without it."
-    )
-    """Told to the model after an output guardrail trips, so it rephrases."""
-    debounce_chars: int = Field(default=100, ge=1)
-
-
 # ----------------------------------------------------------------------------------------- agents
 
 
-class AgentSpec(_Strict):
+class AgentSpec(Strict):
     """One agent of the graph."""
 
     name: Name
@@ -416,7 +273,7 @@ class AgentSpec(_Strict):
         return check_placeholders(text)
 
 
-class RouteRule(_Strict):
+class RouteRule(Strict):
     """Calls whose dialed user (and caller, if given) fully match go to ``agent``."""
 
     dialed: str | None = None
@@ -440,7 +297,7 @@ class RouteRule(_Strict):
         return self
 
 
-class RoutesSpec(_Strict):
+class RoutesSpec(Strict):
     """Route table: first matching rule wins, else ``default``."""
 
     default: Name
@@ -450,7 +307,7 @@ class RoutesSpec(_Strict):
 # ------------------------------------------------------------------------------------------ graph
 
 
-class GraphSpec(_Strict):
+class GraphSpec(Strict):
     """A whole agent graph, as written in one YAML file."""
 
     version: Literal[1] = 1

@@ -10,6 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.core.agents.guardrail_spec import (
+    GuardrailSet,
+    InputGuardrailSpec,
+    MaxTurnLengthGuardrail,
+    NoHumanClaimGuardrail,
+    NoLongDigitsGuardrail,
+    NoUrlsGuardrail,
+    OutputGuardrailSpec,
+    PhraseInputGuardrail,
+    PythonInputGuardrail,
+    PythonOutputGuardrail,
+)
 from gateway.core.agents.guardrails.base import (
     InputGuardrail,
     InputGuardrailHit,
@@ -22,18 +34,6 @@ from gateway.core.agents.guardrails.human import NoHumanClaim
 from gateway.core.agents.guardrails.length import MaxTurnLength
 from gateway.core.agents.guardrails.phrases import Phrases
 from gateway.core.agents.guardrails.urls import NoUrls
-from gateway.core.agents.spec import (
-    GuardrailSet,
-    InputGuardrailSpec,
-    MaxTurnLengthGuardrail,
-    NoHumanClaimGuardrail,
-    NoLongDigitsGuardrail,
-    NoUrlsGuardrail,
-    OutputGuardrailSpec,
-    PhraseInputGuardrail,
-    PythonInputGuardrail,
-    PythonOutputGuardrail,
-)
 from gateway.errors import ConfigError, ConfigIssue
 
 __all__ = ["Guardrails", "Resolver", "build_guardrails", "build_input", "build_output"]
