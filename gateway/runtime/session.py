@@ -438,9 +438,10 @@ class RealtimeSession:
         replayed = 0
         if not self.settings.sip_attach:
             await self._send(SessionUpdate(session=self._full_session()))
-            for create in self.history.replay_events():
+            creates = self.history.replay_events()
+            for create in creates:
                 await self._send(create)
-                replayed += 1
+            replayed = len(creates)
         items = self.history.items
         if items and items[-1].role in ("user", "tool"):
             await self.request_response()

@@ -49,9 +49,10 @@ class Doorbell:
             return
         self._armed = False
         self.rings += 1
-        # full (a pipe nobody read) or closed: the loop is already woken, or gone
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - a plain try is cheaper on the clock thread, every tick
             os.write(self._write_fd, _ONE)
+        except OSError:  # full (a pipe nobody read) or closed: the loop is woken, or gone
+            pass
 
     def clear(self) -> None:
         """Loop: consume the wake-up, so the fd is not readable until the next ring."""

@@ -161,17 +161,17 @@ class ConversationHistory:
 
     def replay_items(self) -> list[dict[str, Any]]:
         """Items to re-create, as text, in a fresh session (after a reconnect)."""
-        return [p for p in (replay_item(i) for i in self._items.values()) if p is not None]
+        return [payload for _, payload in self._replayable()]
+
+    def _replayable(self) -> list[tuple[str, dict[str, Any]]]:
+        """(item_id, payload) of every item that has something to replay, in order."""
+        pairs = ((i.item_id, replay_item(i)) for i in self._items.values())
+        return [(item_id, payload) for item_id, payload in pairs if payload is not None]
 
     def replay_events(self) -> list[ItemCreate]:
         """:meth:`replay_items` as events that keep each item's id, so the fresh session's
         item events update these items instead of adding copies."""
-        events = []
-        for item in self._items.values():
-            payload = replay_item(item)
-            if payload is not None:
-                events.append(ItemCreate(item={**payload, "id": item.item_id}))
-        return events
+        return [ItemCreate(item={**p, "id": item_id}) for item_id, p in self._replayable()]
 
     def sync_to(self, items: list[HistoryItem]) -> list[ItemDelete | ItemCreate]:
         """The events that make the server's conversation exactly ``items`` (by ``item_id``,
