@@ -37,6 +37,12 @@ def add_emulator_command(commands: Any) -> None:
     cmd.add_argument("--scenario", metavar="FILE", help="scenario YAML (default: built-in)")
     cmd.add_argument("--max-session-s", type=float, default=3600.0, help="session cap")
     cmd.add_argument("--seed", type=int, help="make ids reproducible")
+    cmd.add_argument(
+        "--ws-compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="accept a client's permessage-deflate offer (default) or decline it",
+    )
     speech = cmd.add_argument_group("speech (override the scenario's)")
     speech.add_argument("--voice", choices=("synthetic", "tones", "espeak"), help="how it speaks")
     speech.add_argument(
@@ -99,6 +105,7 @@ def server_from_args(args: argparse.Namespace) -> EmulatorServer:
         faults=_faults(scenario.faults, args),
         max_session_s=args.max_session_s,
         seed=args.seed,
+        compression="deflate" if args.ws_compression == "deflate" else None,
     )
 
 

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import nullcontext
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -63,7 +63,13 @@ def _logger(**fields: Any) -> Any:
 
 
 class EmulatorServer:
-    """An offline Realtime API endpoint; start and stop it in-process or from the CLI."""
+    """An offline Realtime API endpoint; start and stop it in-process or from the CLI.
+
+    ``compression`` is what the handshake offers back: ``"deflate"`` (websockets' default)
+    accepts a client's permessage-deflate offer, ``None`` declines it. Whether api.openai.com
+    negotiates it is not documented; the openai-agents SDK offers it by default, voicegw's own
+    client never does (base64 audio barely compresses), so it changes only other clients' CPU.
+    """
 
     def __init__(
         self,
@@ -78,6 +84,7 @@ class EmulatorServer:
         recognizer_factory: Callable[[Scenario], Recognizer] | None = None,
         voice_factory: Callable[[Scenario], Voice] | None = None,
         registry: CallRegistry | None = None,
+        compression: Literal["deflate"] | None = "deflate",
     ) -> None:
         self.scenario = scenario or Scenario()
         self.faults = faults if faults is not None else self.scenario.faults
@@ -90,6 +97,7 @@ class EmulatorServer:
         self._seed = seed
         self._recognizer_factory = recognizer_factory
         self._voice_factory = voice_factory
+        self._compression = compression
         self._server: Server | None = None
         self._refused = 0
 
@@ -113,8 +121,9 @@ class EmulatorServer:
             self._port,
             process_request=self._check_handshake,
             max_size=MAX_MESSAGE_BYTES,
+            compression=self._compression,
         )
-        _logger().info("emulator_started", url=self.url)
+        _logger().info("emulator_started", url=self.url, compression=self._compression)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -156,6 +156,7 @@ async def test_open_connection_sends_headers_and_exchanges_messages(
     ((path, headers),) = fake.requests
     assert path == "/v1/realtime?model=gpt-realtime&v=1"
     assert headers["Authorization"] == f"Bearer {KEY}"
+    assert "Sec-WebSocket-Extensions" not in headers  # no permessage-deflate offer
 
 
 async def test_api_key_header_is_accepted(server: tuple[FakeRealtime, str]) -> None:

@@ -10,6 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import websockets
+
 from gateway.emulator.cli import add_emulator_command, server_from_args
 from tests.emulator.client import connect
 
@@ -101,6 +104,20 @@ def test_fault_flags_override_the_scenario_faults(tmp_path: Path) -> None:
     assert [(e.after_s, e.code) for e in faults.errors] == [(1, "boom"), (2, "boom")]
     assert (faults.refuse_connections, faults.refuse_status) == (1, 502)
     assert (faults.stall_after_ms, faults.stall_for_ms) == (300, 100)
+
+
+@pytest.mark.parametrize(
+    ("argv", "negotiated"), [((), ["permessage-deflate"]), (("--ws-compression=none",), [])]
+)
+async def test_ws_compression_flag(argv: tuple[str, ...], negotiated: list[str]) -> None:
+    """By default a client's permessage-deflate offer is accepted; --ws-compression=none
+    declines it."""
+    server = server_from_args(_args("--port=0", *argv))
+    async with server:
+        headers = {"Authorization": "Bearer k"}
+        async with websockets.connect(server.url + "?model=m", additional_headers=headers) as ws:
+            assert json.loads(await ws.recv())["type"] == "session.created"
+            assert [ext.name for ext in ws.protocol.extensions] == negotiated
 
 
 def test_defaults_without_flags() -> None:

@@ -143,6 +143,24 @@ async def test_the_server_starts_on_an_ephemeral_port_and_stops() -> None:
         await asyncio.wait_for(websockets.connect(url + "?model=m", additional_headers=AUTH), 2)
 
 
+@pytest.mark.parametrize(("compression", "negotiated"), [("deflate", True), (None, False)])
+async def test_a_permessage_deflate_offer_is_accepted_or_declined_as_configured(
+    emulator: StartEmulator, compression: str | None, negotiated: bool
+) -> None:
+    """websockets' client offers permessage-deflate (as the openai-agents SDK's does): the
+    emulator accepts it by default and declines it with compression=None; either way the
+    session works, compressed or not."""
+    server = await emulator(compression=compression)
+    async with websockets.connect(server.url + "?model=m", additional_headers=AUTH) as ws:
+        created = json.loads(await ws.recv())
+        extensions = [ext.name for ext in ws.protocol.extensions]
+        await ws.send(json.dumps({"type": "response.create"}))
+        while json.loads(await ws.recv())["type"] != "response.done":
+            pass
+    assert created["type"] == "session.created"
+    assert extensions == (["permessage-deflate"] if negotiated else [])
+
+
 async def test_the_official_openai_sdk_talks_to_the_emulator(emulator: StartEmulator) -> None:
     """openai's own Realtime client connects, updates, converses and parses every event."""
     from openai import AsyncOpenAI
