@@ -5,7 +5,7 @@ streams 20 ms μ-law frames in real time (a 1 s burst of speech-like tone every 
 otherwise); the emulator's VAD hears the bursts and the model answers with several seconds of
 audio, generated faster than real time. Each implementation runs in its own process and must
 deliver the answer audio to a 20 ms playout clock (as a phone line would), so both do the same
-work; we read the process's CPU time with ``resource.getrusage``. A third process runs the
+work; we read the process's CPU time with ``resource.getrusage``. Another process runs the
 harness alone (pacing and clock, no connection); the net ratio leaves its share out of both.
 
 Needs the optional ``openai-agents`` package: ``pip install -e '.[bench]'``.
@@ -14,8 +14,11 @@ does not (base64 audio barely compresses). Whether api.openai.com accepts that o
 documented, so the SDK runs twice: against an emulator that declines it (``--ws-compression
 none``: both sides send plain frames, the like-for-like figure) and against one that accepts it
 (the emulator's default: the SDK then compresses every append and inflates every delta).
-One run of each varies by about 15 % from the next on this machine, so ``--rounds`` (3) runs
-of the four are interleaved and the medians and each round's ratio are printed.
+A bare ``websockets`` client (send the appends, decode the deltas, nothing else) runs too: the
+floor that any Python runtime on websockets pays, so the SDK's CPU over it bounds the ratio any
+such runtime could reach. One run of each varies by about 15 % from the next on this machine,
+so ``--rounds`` (3) runs of the five are interleaved and the medians and each round's ratio
+are printed.
 Run: ``.venv/bin/python bench/compare_sdk.py [--calls 10] [--seconds 20] [--rounds 3]``.
 """
 
@@ -185,6 +188,72 @@ async def run_sdk(url: str, calls: int, seconds: float) -> dict[str, Any]:
     return _result(before, after, calls, seconds, clock.played)
 
 
+async def run_websockets(url: str, calls: int, seconds: float) -> dict[str, Any]:
+    """The floor of any Python runtime on ``websockets``: a bare client per call that sends
+    the appends and decodes the answer's deltas into the playout buffer, and nothing else (no
+    state machine, history, transcripts, tools or guardrails)."""
+    import base64
+
+    from websockets.asyncio.client import connect
+
+    buffers = [bytearray() for _ in range(calls)]
+    lock = threading.Lock()
+    clock = Clock(buffers, lock)
+    clock.start()
+    session = {
+        "type": "realtime",
+        "audio": {
+            "input": {"format": {"type": "audio/pcmu"}, "turn_detection": {"type": "server_vad"}},
+            "output": {"format": {"type": "audio/pcmu"}},
+        },
+    }
+    sockets = []
+    for _ in range(calls):
+        ws = await connect(
+            f"{url}?model=gpt-realtime",
+            additional_headers={"Authorization": "Bearer bench"},
+            compression=None,
+            max_size=None,
+        )
+        await ws.send(json.dumps({"type": "session.update", "session": session}))
+        await ws.send(json.dumps({"type": "response.create"}))
+        sockets.append(ws)
+
+    async def read(n: int, ws: Any) -> None:
+        async for message in ws:
+            event = json.loads(message)
+            kind = event["type"]
+            if kind == "response.output_audio.delta":
+                with lock:
+                    buffers[n] += base64.b64decode(event["delta"])
+            elif kind == "input_audio_buffer.speech_started":
+                with lock:
+                    buffers[n].clear()
+            elif kind == "error":
+                raise RuntimeError(f"the emulator refused the bare client: {event}")
+
+    def sender(ws: Any) -> Any:
+        async def send(frame: bytes) -> None:
+            audio = base64.b64encode(frame).decode()
+            await ws.send(f'{{"type":"input_audio_buffer.append","audio":"{audio}"}}')
+
+        return send
+
+    readers = [asyncio.create_task(read(n, ws)) for n, ws in enumerate(sockets)]
+    await asyncio.sleep(1.0)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    await _pace(seconds, [sender(ws) for ws in sockets])
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    for reader in readers:
+        if reader.done():
+            reader.result()  # an error event or a lost socket: no figure
+        reader.cancel()
+    for ws in sockets:
+        await ws.close()
+    clock.stop.set()
+    return _result(before, after, calls, seconds, clock.played)
+
+
 async def run_harness(_url: str, calls: int, seconds: float) -> dict[str, Any]:
     """The harness alone (the caller's pacing and the playout clock, no connection): the
     floor both implementations' figures include, subtracted for the net ratio."""
@@ -207,13 +276,14 @@ def _result(before: Any, after: Any, calls: int, seconds: float, played: int) ->
     return {"cpu_s": cpu, "call_seconds": calls * seconds, "frames_played": played}
 
 
-WORKERS = ("voicegw", "sdk", "harness")
+WORKERS = ("voicegw", "sdk", "websockets", "harness")
 # (label, worker, emulator): the SDK offers permessage-deflate (websockets' default) and pays
 # for it wherever the server accepts; voicegw never offers it, so one emulator serves it.
 RUNS = (
     ("voicegw", "voicegw", "none"),
     ("sdk", "sdk", "none"),
     ("sdk+deflate", "sdk", "deflate"),
+    ("websockets", "websockets", "none"),
     ("harness", "harness", "none"),
 )
 
@@ -255,7 +325,12 @@ def main() -> int:
         from gateway.observability.logging import configure_logging
 
         configure_logging("json", level="warning")
-        run = {"voicegw": run_voicegw, "sdk": run_sdk, "harness": run_harness}[args.worker]
+        run = {
+            "voicegw": run_voicegw,
+            "sdk": run_sdk,
+            "websockets": run_websockets,
+            "harness": run_harness,
+        }[args.worker]
         print(json.dumps(asyncio.run(run(args.url, args.calls, args.seconds))))
         return 0
     scenario = ROOT / "var" / "bench-compare-scenario.yaml"
@@ -300,6 +375,16 @@ def main() -> int:
         f"{_ratios(cpu['sdk+deflate'], ours, floor)}"
     )
     print("  (whether api.openai.com accepts permessage-deflate is not documented)")
+    print(
+        "the most any Python runtime on websockets could reach, the SDK against a bare client "
+        f"(no compression): {_ratios(cpu['sdk'], cpu['websockets'], floor)}"
+    )
+    bare = [
+        (o - f) / max(1e-9, w - f) for o, w, f in zip(ours, cpu["websockets"], floor, strict=True)
+    ]
+    print(
+        f"voicegw's runtime over a bare client, net of the harness: {statistics.median(bare):.2f}x"
+    )
     return 0
 
 
