@@ -221,21 +221,22 @@ def make_quiet_pcap(workdir: Path, seconds: float) -> Path:
     return out
 
 
-def cpu_percent(pids: list[int], seconds: float) -> dict[int, float]:
-    """Each process's CPU over ``seconds`` (all threads, schedstat ns), in % of one core."""
+def wakeups_per_second(pids: list[int], seconds: float) -> dict[int, float]:
+    """How often each process's threads were put on a CPU over ``seconds``, summed per
+    process (``/proc/<pid>/task/*/schedstat``, third field: timeslices run)."""
 
     def total(pid: int) -> int:
-        ns = 0
+        runs = 0
         for tid in os.listdir(f"/proc/{pid}/task"):
             with contextlib.suppress(OSError):
-                ns += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
-        return ns
+                runs += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[2])
+        return runs
 
     before = {pid: total(pid) for pid in pids}
     started = time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - started
-    return {pid: 100 * (total(pid) - before[pid]) / 1e9 / wall for pid in pids}
+    return {pid: (total(pid) - before[pid]) / wall for pid in pids}
 
 
 def site(workdir: Path) -> contextlib.AbstractContextManager[Site]:
