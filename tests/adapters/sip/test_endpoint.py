@@ -17,8 +17,9 @@ from tests.conftest import REPO
 def test_endpoint_thread_model_idle_cost_and_stop() -> None:
     """Commands run on pjsua-cmd; idle, no polling thread but ours; stop cuts a 5 s poll short.
 
-    Idle cost is ~0.02 % of a core (bench/media.py, 10 s); the bound here leaves room for a
-    loaded test machine but not for a 10 ms poller (1.5 %) or an idle media clock (0.3 %+).
+    Idle, the process wakes about once a second (its 3 s sleep, the 5 s poll): the bound of 10
+    wake-ups a second leaves room for a loaded machine but not for a 10 ms poller (100) or an
+    idle media clock (50). Its idle CPU, which depends on the host, is bench/media.py's.
 
     An object still referenced when the endpoint is destroyed is disowned (no abort at exit).
     """
@@ -35,7 +36,7 @@ def test_endpoint_thread_model_idle_cost_and_stop() -> None:
     assert result["cmd_thread"].startswith("pjsua-cmd")
     assert result["registered"] is True
     assert result["codecs"] == ["PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"]
-    assert result["idle_cpu_pct"] < 0.3, result
+    assert result["idle_wakeups_per_s"] <= 10, result
     assert "clock" not in result["threads"]  # no media clock without calls
     assert "media" not in result["threads"]  # no pjmedia worker polling every 10 ms
     assert result["stop_s"] < 1.0, result  # the wake, not the 5 s poll timeout
