@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import pjsua2 as pj
 
-from gateway.adapters.sip.pjutil import header_values, invite_fields
+from gateway.adapters.sip.pjutil import header_values, invite_fields, slot_reused
 from gateway.adapters.sip.port import release_thread_states
 from gateway.core.audio.transcode import PHONE_RATE
 from gateway.errors import GatewayError
@@ -66,7 +66,7 @@ class EndpointSettings:
 
     host: str = "127.0.0.1"
     port: int = 0
-    poll_ms: int = 500
+    poll_ms: int = 1000
     """libHandleEvents timeout: idle wakeups per second vs. lateness of timers armed elsewhere."""
     max_calls: int = 4
     codecs: tuple[str, ...] = DEFAULT_CODECS
@@ -152,6 +152,9 @@ class PjsuaThread:
         self._destroy_flags = 0
         self._retired: list[tuple[float, tuple[Any, ...]]] = []
         self._retired_lock = threading.Lock()
+        self._slots = threading.Lock()
+        """Held by each command and by :meth:`_bury`: a command may take a call slot (an
+        outgoing call) between the burial's check of a slot and the destructor's use of it."""
         self._partial: Any = None
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
         self.on_rejected: Callable[[RejectedCall], None] | None = None
@@ -294,7 +297,8 @@ class PjsuaThread:
 
     def _run_and_wake(self, fn: Callable[..., T], *args: Any) -> T:
         try:
-            return fn(*args)
+            with self._slots:
+                return fn(*args)
         finally:
             self._wake()
 
@@ -326,10 +330,26 @@ class PjsuaThread:
             self._retired.append((time.monotonic(), objects))
 
     def _bury(self, older_than: float) -> None:
+        """Drop retired objects older than ``older_than``, on the poll thread.
+
+        A call whose pjsua slot a new call has taken meanwhile (a caller rang in right after
+        another hung up) waits for a later burial: its destructor would cut the new call off
+        (:func:`slot_reused`). Incoming calls take slots on this thread and commands hold
+        ``_slots``, so no slot changes hands between the check and the drop.
+        """
         with self._retired_lock:
             due = [objs for at, objs in self._retired if at <= older_than]
             self._retired = [(at, objs) for at, objs in self._retired if at > older_than]
-        due.clear()  # the last references go here, on this (registered) thread
+        if not due:
+            return
+        with self._slots:
+            final = older_than == float("inf")
+            waiting = [objs for objs in due if not final and any(map(slot_reused, objs))]
+            due.clear()  # the last references go here, on this (registered) thread
+        if waiting:
+            _log.debug("sip_objects_kept", reason="call slot reused", count=len(waiting))
+            with self._retired_lock:
+                self._retired.extend((time.monotonic(), objs) for objs in waiting)
 
     # --- media clock (command thread only) ---------------------------------------------------
 

@@ -13,6 +13,7 @@ __all__ = [
     "header_values",
     "invite_fields",
     "response",
+    "slot_reused",
     "state_name",
 ]
 
@@ -34,6 +35,22 @@ def response(code: int, retry_after: int | None = None) -> Any:
         header.hValue = str(retry_after)
         prm.txOption.headers.append(header)
     return prm
+
+
+def slot_reused(obj: Any) -> bool:
+    """Whether ``obj`` is a ``pj.Call`` whose pjsua call slot now holds another call.
+
+    pjsua reuses the slot of an ended call for a new one, and pjsua2's ``~Call`` still acts on
+    the slot it had: it clears the slot's user data (the new call's callbacks stop) and hangs
+    the slot's call up if it is active. Such an object must not be freed yet.
+    """
+    if not isinstance(obj, pj.Call):
+        return False
+    slot = obj.getId()
+    if slot == pj.PJSUA_INVALID_ID:
+        return False
+    owner = pj.Call.lookup(slot)
+    return owner is not None and int(owner.this) != int(obj.this)
 
 
 def dtmf_param(digits: str, method: str) -> Any:
