@@ -30,8 +30,8 @@ def here(tmp_path: Path) -> Iterator[Site]:
 
 def test_idle_workers_sleep(here: Site) -> None:
     """Two idle workers and their supervisor: no thread polls at frame or tick rate. Each
-    worker is woken at most 10 times a second over all its threads (about 4 today: pjsua's
-    500 ms poll and housekeeping), the supervisor at most 5; the old 10 ms poll loop woke 100
+    worker is woken at most 10 times a second over all its threads (about 2: pjsua's 1000 ms
+    poll and the event-loop lag probe), the supervisor at most 5; a 10 ms poll loop wakes 100
     times. Their CPU, whose cost per wake-up depends on the host, is bench/workers_idle.py's."""
     workers = here.start_workers(2)
     time.sleep(1.0)  # let start-up work finish
