@@ -28,6 +28,8 @@ __all__ = ["RtpPacket", "RtpTap", "require_raw_sockets", "rtp_tap"]
 _ETH_P_IP = 0x0800
 _PACKET_OUTGOING = 4
 _SO_ATTACH_FILTER = 26
+_SO_TIMESTAMPNS = 35  # also SCM_TIMESTAMPNS: the kernel's receive time, as a struct timespec
+_TIMESPEC = struct.Struct("qq")
 # Ethernet (14) + IPv4 without options (20): the UDP header starts at 34.
 _IP_PROTO_AT, _UDP_DPORT_AT, _UDP_AT = 23, 36, 34
 
@@ -60,7 +62,8 @@ def _udp_port_filter(port: int) -> bytes:
 @dataclass(frozen=True, slots=True)
 class RtpPacket:
     at: float
-    """``time.monotonic()`` when the tap saw it."""
+    """When it crossed loopback, on the ``time.monotonic()`` clock: the kernel's receive
+    timestamp, so a tap thread that runs late does not show gaps that were not on the wire."""
     src_port: int
     payload_type: int
     seq: int
@@ -80,6 +83,7 @@ class RtpTap:
         self.packets: list[RtpPacket] = []
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_IP))
         self._attach(_udp_port_filter(port))
+        self._sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         self._sock.bind(("lo", 0))
         self._sock.settimeout(0.2)
         self._stop = threading.Event()
@@ -103,7 +107,7 @@ class RtpTap:
     def _read(self) -> None:
         while not self._stop.is_set():
             try:
-                data, address = self._sock.recvfrom(65535)
+                data, ancillary, _flags, address = self._sock.recvmsg(65535, 64)
             except TimeoutError:
                 continue
             except OSError:
@@ -115,10 +119,9 @@ class RtpTap:
                 continue
             src_port = struct.unpack_from("!H", data, _UDP_AT)[0]
             _flags, marker_pt, seq, _ts, ssrc = struct.unpack_from("!BBHII", data, header)
+            at = _kernel_time(ancillary)
             self.packets.append(
-                RtpPacket(
-                    time.monotonic(), src_port, marker_pt & 0x7F, seq, ssrc, data[header + 12 :]
-                )
+                RtpPacket(at, src_port, marker_pt & 0x7F, seq, ssrc, data[header + 12 :])
             )
 
     def between(self, start: float, end: float) -> list[RtpPacket]:
@@ -131,6 +134,16 @@ class RtpTap:
             for p in self.between(start, end)
             if p.payload_type == 0 and p.level_dbfs() > threshold_dbfs
         )
+
+
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The packet's kernel receive time (wall clock) moved onto ``time.monotonic()``; the
+    read time if the kernel gave none."""
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= 16:
+            sec, nsec = _TIMESPEC.unpack_from(value)
+            return sec + nsec / 1e9 - (time.time() - time.monotonic())
+    return time.monotonic()
 
 
 @contextlib.contextmanager
