@@ -304,9 +304,14 @@ def _start_emulator(scenario: Path, compression: str) -> tuple[subprocess.Popen[
     return proc, f"ws://127.0.0.1:{port}/v1/realtime"
 
 
+def _nets(theirs: list[float], ours: list[float], floor: list[float]) -> list[float]:
+    """Each round's ratio with the harness's own CPU taken out of both."""
+    return [(t - f) / max(1e-9, o - f) for t, o, f in zip(theirs, ours, floor, strict=True)]
+
+
 def _ratios(sdk: list[float], ours: list[float], floor: list[float]) -> str:
     ratios = [s / o for s, o in zip(sdk, ours, strict=True)]
-    nets = [(s - f) / max(1e-9, o - f) for s, o, f in zip(sdk, ours, floor, strict=True)]
+    nets = _nets(sdk, ours, floor)
     return (
         f"{statistics.median(ratios):.1f}x (rounds {min(ratios):.1f}-{max(ratios):.1f}x); "
         f"{statistics.median(nets):.1f}x without the harness's own share"
@@ -379,12 +384,8 @@ def main() -> int:
         "the most any Python runtime on websockets could reach, the SDK against a bare client "
         f"(no compression): {_ratios(cpu['sdk'], cpu['websockets'], floor)}"
     )
-    bare = [
-        (o - f) / max(1e-9, w - f) for o, w, f in zip(ours, cpu["websockets"], floor, strict=True)
-    ]
-    print(
-        f"voicegw's runtime over a bare client, net of the harness: {statistics.median(bare):.2f}x"
-    )
+    bare = statistics.median(_nets(ours, cpu["websockets"], floor))
+    print(f"voicegw's runtime over a bare client, net of the harness: {bare:.2f}x")
     return 0
 
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -36,6 +34,7 @@ from gateway.adapters.sip.bytevec import select_frame_access
 from gateway.adapters.sip.media import PlayoutRing, UplinkQueue
 from gateway.adapters.sip.port import CallMediaPort
 from gateway.adapters.sip.tones import tone_frames
+from gateway.app.loadtest_procs import schedstat
 
 TARGET_US = 10.0
 N = 20_000
@@ -117,15 +116,6 @@ def wakeup_cost() -> tuple[float, float]:
 # --- whole-process CPU of probe processes ----------------------------------------------------
 
 
-def _cpu_ns(pid: int) -> int:
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        path = f"/proc/{pid}/task/{task}/schedstat"
-        with contextlib.suppress(FileNotFoundError), open(path) as f:
-            total += int(f.read().split()[0])
-    return total
-
-
 class Probe:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -153,11 +143,11 @@ class Probe:
 
 
 def _cpu_percent(pids: list[int], seconds: float) -> list[float]:
-    start = [_cpu_ns(p) for p in pids]
+    start = [schedstat(p)[0] for p in pids]
     t0 = time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - t0
-    return [100 * (_cpu_ns(p) - s) / 1e9 / wall for p, s in zip(pids, start, strict=True)]
+    return [100 * (schedstat(p)[0] - s) / 1e9 / wall for p, s in zip(pids, start, strict=True)]
 
 
 def idle_cpu(seconds: float) -> float:

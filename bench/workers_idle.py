@@ -15,9 +15,7 @@ how often an idle worker wakes, is what tests/scale/test_workers.py asserts.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -29,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gateway.app.loadtest_procs import free_port_block  # noqa: E402
+from gateway.app.loadtest_procs import free_port_block, schedstat  # noqa: E402
 
 TARGET = 0.2
 
@@ -43,16 +41,6 @@ async def main():
         await asyncio.sleep(0.25)
 asyncio.run(main())
 """
-
-
-def sched(pid: int) -> tuple[int, int]:
-    """CPU nanoseconds and timeslices (times put on a CPU) of every thread of ``pid``."""
-    ns = runs = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
-            ns, runs = ns + int(fields[0]), runs + int(fields[2])
-    return ns, runs
 
 
 def readyz(port: int) -> dict[str, object]:
@@ -98,11 +86,11 @@ def main() -> int:
         pids = {f"worker {w['index']}": int(w["pid"]) for w in workers}
         pids["supervisor"] = supervisor.pid
         pids["reference"] = reference.pid
-        before = {name: sched(pid) for name, pid in pids.items()}
+        before = {name: schedstat(pid) for name, pid in pids.items()}
         started = time.monotonic()
         time.sleep(args.seconds)
         wall = time.monotonic() - started
-        after = {name: sched(pid) for name, pid in pids.items()}
+        after = {name: schedstat(pid) for name, pid in pids.items()}
     finally:
         reference.kill()
         supervisor.send_signal(signal.SIGTERM)

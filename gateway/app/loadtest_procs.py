@@ -32,6 +32,7 @@ __all__ = [
     "machine_busy",
     "process_tree",
     "rss_mb",
+    "schedstat",
     "wait_for",
 ]
 
@@ -97,6 +98,18 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
     fields = text.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def schedstat(pid: int) -> tuple[int, int]:
+    """CPU nanoseconds and timeslices (times a thread was put on a CPU: its wake-ups) summed
+    over every thread of ``pid`` (``/proc/<pid>/task/*/schedstat``); threads that end
+    meanwhile are skipped."""
+    ns = runs = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+            ns, runs = ns + int(fields[0]), runs + int(fields[2])
+    return ns, runs
 
 
 def rss_mb(pid: int) -> float:

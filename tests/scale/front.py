@@ -9,7 +9,6 @@ their traces). :class:`Site` adds what several workers need: blocks of consecuti
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app.kamailio_config import TEMPLATE, Machine, dispatcher_list, front_config
-from gateway.app.loadtest_procs import free_port_block, get_json
+from gateway.app.loadtest_procs import free_port_block, get_json, schedstat
 from tests.conftest import require_tool
 from tests.e2e.harness import (
     SIPP_DIR,
@@ -225,18 +224,11 @@ def wakeups_per_second(pids: list[int], seconds: float) -> dict[int, float]:
     """How often each process's threads were put on a CPU over ``seconds``, summed per
     process (``/proc/<pid>/task/*/schedstat``, third field: timeslices run)."""
 
-    def total(pid: int) -> int:
-        runs = 0
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError):
-                runs += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[2])
-        return runs
-
-    before = {pid: total(pid) for pid in pids}
+    before = {pid: schedstat(pid)[1] for pid in pids}
     started = time.monotonic()
     time.sleep(seconds)
     wall = time.monotonic() - started
-    return {pid: (total(pid) - before[pid]) / wall for pid in pids}
+    return {pid: (schedstat(pid)[1] - before[pid]) / wall for pid in pids}
 
 
 def site(workdir: Path) -> contextlib.AbstractContextManager[Site]:

@@ -11,15 +11,7 @@ import time
 import pjsua2 as pj
 
 from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread
-
-
-def timeslices() -> int:
-    """How often this process's threads were put on a CPU so far (schedstat's third field)."""
-    total = 0
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/schedstat") as f:
-            total += int(f.read().split()[2])
-    return total
+from gateway.app.loadtest_procs import schedstat
 
 
 def thread_names() -> list[str]:
@@ -37,9 +29,9 @@ async def main() -> None:
     out["cmd_thread"] = await pjsua.run(lambda: threading.current_thread().name)
     out["registered"] = await pjsua.run(pjsua.endpoint.libIsThreadRegistered)
     await asyncio.sleep(0.5)
-    start, wall = timeslices(), time.monotonic()
+    start, wall = schedstat(os.getpid())[1], time.monotonic()
     await asyncio.sleep(3)
-    out["idle_wakeups_per_s"] = (timeslices() - start) / (time.monotonic() - wall)
+    out["idle_wakeups_per_s"] = (schedstat(os.getpid())[1] - start) / (time.monotonic() - wall)
     out["threads"] = sorted(thread_names())
     kept = pjsua.track(pj.AudioMediaPlayer())  # still referenced at stop: must be disowned
     began = time.monotonic()
