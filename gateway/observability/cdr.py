@@ -4,10 +4,17 @@ Every call leaves both, whatever happened to it (rejected, failed, dropped). Lin
 with a single ``write`` on a file opened for appending, so several worker processes can share
 one ``cdr.jsonl``. Secrets never get here: the record holds no headers or keys, and the
 transcript is what was said.
+
+A full disk or a missing directory loses nothing: a transcript that cannot be written goes into
+the CDR line itself (``transcript``, with ``transcript_error``), and a CDR line that cannot be
+written goes to the log whole, as ``cdr_write_failed``; a line only partly written (file-size
+limit, full disk) is cut off again, under an exclusive lock, so no torn line is left to glue onto
+the next. Neither raises into the call.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -17,9 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from gateway.core.call import CallRecord
 
 __all__ = ["CdrWriter"]
+
+log = structlog.get_logger()
 
 
 def _iso(epoch: float) -> str:
@@ -62,17 +73,37 @@ class CdrWriter:
         cdr = record.to_cdr(wall)
         lines = [f"{role}: {text}" for role, text in transcript]
         transcript_path = self.transcripts / f"{_safe(record.call_id)}.txt"
-        transcript_path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
-        cdr["transcript_file"] = str(transcript_path)
-        data = (json.dumps(cdr, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+            self.transcripts.mkdir(parents=True, exist_ok=True)
+            transcript_path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+            cdr["transcript_file"] = str(transcript_path)
+        except OSError as exc:
+            cdr["transcript_file"] = None
+            cdr["transcript_error"] = str(exc)
+            cdr["transcript"] = lines
+            log.error("transcript_write_failed", path=str(transcript_path), error=str(exc))
+        self._append(cdr)
         if self._on_write is not None:
             self._on_write(cdr)
         return cdr
+
+    def _append(self, cdr: dict[str, Any]) -> None:
+        data = (json.dumps(cdr, separators=(",", ":")) + "\n").encode()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            log.error("cdr_write_failed", path=str(self.path), error=str(exc), cdr=cdr)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # other writers wait while a torn line is taken back
+            written = os.write(fd, data)
+            if written < len(data):
+                os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR) - written)
+                raise OSError(f"short write ({written} of {len(data)} bytes), taken back")
+        except OSError as exc:
+            log.error("cdr_write_failed", path=str(self.path), error=str(exc), cdr=cdr)
+        finally:
+            os.close(fd)
 
 
 def _safe(name: str) -> str:

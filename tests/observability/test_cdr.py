@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from gateway.core.call import CallRecord
 from gateway.observability.cdr import CdrWriter
@@ -137,3 +138,80 @@ def test_several_processes_never_interleave_lines(tmp_path: Path) -> None:
     for line in lines:
         worker = str(line["call_id"])[1]
         assert line["errors"] == [worker * PAD]
+
+
+def test_transcripts_directory_removed_after_start(tmp_path: Path) -> None:
+    """A retention job that deletes ``transcripts/`` under a running gateway costs no record."""
+    writer = CdrWriter(tmp_path)
+    (tmp_path / "transcripts").rmdir()
+    cdr = writer.write(_record(), [("user", "hello")], clock_offset=0.0)
+    assert (tmp_path / "transcripts" / "call-1.txt").read_text() == "user: hello\n"
+    assert _lines(tmp_path / "cdr.jsonl") == [cdr]
+
+
+def test_unwritable_transcript_goes_into_the_cdr(tmp_path: Path) -> None:
+    """When the transcript file cannot be written, the CDR line is still written and carries
+    the transcript itself, with the error."""
+    writer = CdrWriter(tmp_path)
+    (tmp_path / "transcripts").rmdir()
+    (tmp_path / "transcripts").write_text("not a directory")
+    with capture_logs() as logs:
+        cdr = writer.write(_record(), [("user", "hi"), ("assistant", "hello")], clock_offset=0.0)
+    [line] = _lines(tmp_path / "cdr.jsonl")
+    assert line == cdr
+    assert line["transcript_file"] is None
+    assert line["transcript"] == ["user: hi", "assistant: hello"]
+    assert "File exists" in str(line["transcript_error"])
+    assert [e["event"] for e in logs] == ["transcript_write_failed"]
+
+
+def test_unwritable_cdr_file_logs_the_whole_record(tmp_path: Path) -> None:
+    """A CDR line that cannot be appended does not raise into the call: it goes to the log."""
+    writer = CdrWriter(tmp_path)
+    (tmp_path / "cdr.jsonl").mkdir()  # opening it for writing fails (EISDIR)
+    with capture_logs() as logs:
+        cdr = writer.write(_record(), [("user", "hi")], clock_offset=0.0)
+    [failed] = [e for e in logs if e["event"] == "cdr_write_failed"]
+    assert failed["cdr"] == cdr
+    assert "Is a directory" in failed["error"]
+
+
+_SHORT_WRITE = r"""
+import json, os, resource, signal, sys
+from gateway.core.call import CallRecord
+from gateway.observability.cdr import CdrWriter
+import structlog
+structlog.configure(processors=[structlog.processors.JSONRenderer()],
+                    logger_factory=structlog.PrintLoggerFactory(sys.stdout))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+directory = sys.argv[1]
+writer = CdrWriter(directory)
+writer.write(CallRecord("first", "sip", outcome="completed"), [], clock_offset=0.0)
+size = os.path.getsize(os.path.join(directory, "cdr.jsonl"))
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 100, resource.RLIM_INFINITY))
+big = CallRecord("big", "sip", outcome="completed")
+big.errors.extend(["x" * 100] * 30)  # a 3 kB line: only 100 bytes of it fit
+writer.write(big, [], clock_offset=0.0)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+writer.write(CallRecord("after", "sip", outcome="completed"), [], clock_offset=0.0)
+"""
+
+
+def test_short_write_neither_raises_nor_glues_the_next_record(tmp_path: Path) -> None:
+    """The file-size limit (or a full disk) lets only part of a line through: the record goes to
+    the log whole, the fragment is taken back, and the next call's line is intact."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SHORT_WRITE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    logged = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    [failed] = [e for e in logged if e["event"] == "cdr_write_failed"]
+    assert failed["cdr"]["call_id"] == "big"
+    assert failed["error"].startswith("short write (100 of ")
+    lines = (tmp_path / "cdr.jsonl").read_text().splitlines()
+    assert [json.loads(line)["call_id"] for line in lines] == ["first", "after"]
