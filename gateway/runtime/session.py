@@ -90,7 +90,6 @@ class RealtimeSession:
         self.history.agent = agent.name
         self.usage: dict[str, int] = {}
         """Tokens used so far, summed over ``response.done`` events."""
-        self._connector = connector
         self._conn: Connection | None = None
         self._playout = playout
         self._codec = self.settings.defaults.audio_format
@@ -133,7 +132,8 @@ class RealtimeSession:
         try:
             await self._connect_first()
         except ConnectionLost as exc:
-            self._emit(ev.SessionFailed(f"cannot connect: {exc}"))
+            if not self._closing:
+                self._emit(ev.SessionFailed(f"cannot connect: {exc}"))
             return
         async with asyncio.TaskGroup() as tg:
             self.tools.task_group = tg
@@ -150,6 +150,7 @@ class RealtimeSession:
         self._closing = True
         self._idle.set()
         self.tools.cancel_all()
+        self._keeper.cancel_open()
         if self._recycle_task is not None:
             self._recycle_task.cancel()
         if self._events.full():
@@ -339,7 +340,7 @@ class RealtimeSession:
         await self._send(SessionUpdate(session=session))
 
     async def _connect_first(self) -> None:
-        self._conn = await self._connector()
+        self._conn = await self._keeper.open()
         self._connected_at = time.monotonic()
         self.guards.set_agent(self.agent)
         await self._configure()
@@ -364,7 +365,7 @@ class RealtimeSession:
                     return
                 if conn is not self._conn:
                     continue  # recycled: the new connection is already in place
-                if not await self._keeper.reconnect(str(exc)):
+                if exc.final or not await self._keeper.reconnect(str(exc)):
                     self._emit(ev.SessionFailed(f"connection lost: {exc}"))
                     return
                 continue

@@ -13,10 +13,11 @@ from gateway.core.agents.agent import RealtimeAgent, function_tool, handoff
 from gateway.core.agents.builtins import end_call_tool, transfer_call_tool
 from gateway.core.agents.spec import SessionDefaults
 from gateway.runtime import events as ev
-from gateway.runtime.ports import SessionSettings
+from gateway.runtime.ports import ConnectionLost, SessionSettings
+from gateway.runtime.session import RealtimeSession
 from gateway.testing.realtime_fake import ScriptedRealtime
 from tests.realtime_contract import assert_ga_client_event
-from tests.runtime.helpers import FakePlayer, running, until
+from tests.runtime.helpers import CTX, FakePlayer, running, until
 
 
 @function_tool
@@ -498,3 +499,97 @@ async def test_update_history_deletes_dropped_items_and_creates_new_ones() -> No
     fake.assert_complete()
     for event in fake.sent:
         assert_ga_client_event(event)
+
+
+class _SlowConnector:
+    """A connector whose handshake takes until ``release`` is set (or forever)."""
+
+    def __init__(self, fake: ScriptedRealtime, *, finishes_when_cancelled: bool = False) -> None:
+        self.fake = fake
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        self.cancelled = False
+        self.conns: list[Any] = []
+        self._finish = finishes_when_cancelled
+
+    async def __call__(self) -> Any:
+        self.started.set()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            if not self._finish:
+                raise
+        conn = await self.fake.connector()
+        self.conns.append(conn)
+        return conn
+
+
+async def _closed_while_connecting(connector: _SlowConnector) -> tuple[Any, asyncio.Task[None]]:
+    session = RealtimeSession(_agent(), CTX, connector)
+    run = asyncio.create_task(session.run())
+    await connector.started.wait()
+    await session.close()
+    return session, run
+
+
+async def test_close_while_connecting_stops_the_connect() -> None:
+    """A call that ends during the WebSocket handshake (CANCEL while ringing, setup timeout)
+    does not wait for it, and no session is configured or greeted behind it."""
+    fake = ScriptedRealtime()
+    connector = _SlowConnector(fake)
+    _session, run = await _closed_while_connecting(connector)
+    async with asyncio.timeout(1):
+        await run
+    assert connector.cancelled
+    assert fake.connections == 0
+    assert fake.sent == []
+
+
+async def test_a_connection_that_opens_after_close_is_shut() -> None:
+    """A handshake that completes although the session closed: the socket is closed at once and
+    nothing (no session.update, no greeting) is sent on it."""
+    fake = ScriptedRealtime()
+    connector = _SlowConnector(fake, finishes_when_cancelled=True)
+    session, run = await _closed_while_connecting(connector)
+    async with asyncio.timeout(1):
+        await run
+    assert connector.cancelled
+    [conn] = connector.conns
+    with pytest.raises(ConnectionLost):
+        await conn.send("{}")  # closed
+    assert fake.sent == []
+    events = []
+    async for event in session.events():
+        events.append(event)
+    assert not [e for e in events if isinstance(e, ev.SessionFailed)]
+
+
+class _Refused:
+    """A connection the service closes at once for its credentials (code 3000)."""
+
+    async def send(self, message: str) -> None:
+        pass
+
+    async def recv(self) -> str:
+        raise ConnectionLost("authentication refused (3000: invalid_request_error)", final=True)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_final_connection_loss_fails_the_session_without_reconnecting() -> None:
+    """A bad API key (close 3000) would be refused again: the session fails at once, so the
+    phone layer falls back, instead of reconnecting until the deadline."""
+    opened = 0
+
+    async def refused() -> Any:
+        nonlocal opened
+        opened += 1
+        return _Refused()
+
+    async with running(_agent(), refused, SessionSettings(reconnect_deadline_s=5)) as run:
+        failed = await run.wait_for(ev.SessionFailed, within=1.0)
+    assert "authentication refused" in failed.reason
+    assert opened == 1
+    assert run.of(ev.Reconnecting) == []
