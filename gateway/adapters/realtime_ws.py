@@ -3,6 +3,11 @@
 Only this module knows websockets. Its exceptions are translated once, here, into
 :class:`~gateway.runtime.ports.ConnectionLost` (with the close code or HTTP status when there is
 one), so the runtime handles every way a socket can fail the same way.
+
+A close with code 3000 is the service refusing the credentials: a live capture of a request
+without a bearer token saw the upgrade succeed, an ``error`` "Missing bearer or basic
+authentication in header", then close 3000. That ConnectionLost is ``final``: the runtime
+does not reconnect after it, so a bad key ends the session instead of reconnecting in a loop.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from gateway.runtime.ports import Connection, ConnectionLost, Connector
 __all__ = ["DEFAULT_BASE_URL", "RealtimeEndpoint", "WebSocketConnection", "open_connection"]
 
 DEFAULT_BASE_URL = "wss://api.openai.com/v1/realtime"
+CLOSE_AUTHENTICATION = 3000
 
 log = structlog.get_logger()
 
@@ -118,6 +124,8 @@ def _lost(exc: ConnectionClosed) -> ConnectionLost:
     frame = exc.rcvd or exc.sent
     code = frame.code if frame is not None else None
     reason = frame.reason if frame is not None and frame.reason else "no close frame"
+    if code == CLOSE_AUTHENTICATION:  # reopening with the same key cannot help
+        return ConnectionLost(f"authentication refused ({code}: {reason})", code=code, final=True)
     return ConnectionLost(f"socket closed ({code}: {reason})", code=code)
 
 

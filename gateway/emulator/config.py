@@ -12,7 +12,11 @@ some fields gets the per-field defaults documented in the GA types (threshold 0.
 Update semantics (sparse): only fields present change. ``audio``, ``audio.input`` and
 ``audio.output`` merge key by key; every other value (``turn_detection``, ``tools``, a format
 ...) is replaced whole; ``null`` turns ``turn_detection`` / ``transcription`` /
-``noise_reduction`` / ``tracing`` off.
+``noise_reduction`` off, and ``tracing`` too while it is still off.
+
+Once tracing is enabled it cannot be modified (the GA session type's docstring): an update that
+sets it to anything else, ``null`` included, is refused whole. The same value again is allowed.
+The error is UNVERIFIED (no capture): ``invalid_value`` on ``session.tracing``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.audio import AudioCodec, parse_codec
+from gateway.emulator.schema import ClientEventError
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "SessionConfig", "VadSettings"]
 
@@ -111,6 +116,16 @@ class SessionConfig:
         data = copy.deepcopy(self._data)
         _merge(data, _normalised(update), ())
         return SessionConfig(data)
+
+    def check_update(self, update: dict[str, Any]) -> None:
+        """Refuse a client's ``session.update`` that modifies tracing once it is enabled."""
+        tracing = self._data["tracing"]
+        if tracing is not None and update.get("tracing", tracing) != tracing:
+            raise ClientEventError(
+                "Invalid 'session.tracing': tracing cannot be modified once it is enabled.",
+                code="invalid_value",
+                param="session.tracing",
+            )
 
     # ------------------------------------------------------------------ typed views
 

@@ -6,7 +6,8 @@ Error wording follows the API where it has been observed: deleting an unknown it
 ``item_truncate_invalid_item_id``) are seen in client code and their messages are written by
 analogy. Truncating anything but assistant audio answers ``unsupported_content_type`` "Only
 model output audio messages can be truncated"; truncating past the end answers
-``invalid_value`` "Audio content of 1200ms is already shorter than 5000ms".
+``invalid_value`` "Audio content of 1200ms is already shorter than 5000ms". A truncated item
+keeps the audio heard and loses its transcript.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Item:
     words: list[WordMark] = field(default_factory=list)
     heard: str | None = None
     """What the model understood of a user audio turn (kept even without transcription)."""
+    truncated: bool = False
+    """Cut by a truncate: audio produced later is not kept, and there is no transcript."""
 
     @property
     def audio_ms(self) -> float:
@@ -177,7 +180,14 @@ class Conversation:
         self._items.remove(self.require(item_id, "delete"))
 
     def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
-        """Cut an assistant audio item to what was heard; its transcript follows the words."""
+        """Cut an assistant audio item to what was heard and delete its transcript.
+
+        The API deletes the server-side transcript on truncation "to ensure there is not text
+        in the context that hasn't been heard by the user" (the SDK's truncate event type), so
+        nothing of the item is left as text, even at ``audio_end_ms`` equal to the duration.
+        The transcript becomes ``""`` rather than ``null`` (UNVERIFIED, see the README). An item
+        still being spoken stays cut: the response's later audio and words are not kept in it.
+        """
         item = self.require(item_id, "truncate")
         if item.role != "assistant" or item.codec is None or not item.audio:
             raise ClientEventError(
@@ -199,5 +209,5 @@ class Conversation:
                 param="audio_end_ms",
             )
         del item.audio[audio_end_ms * item.codec.bytes_per_ms :]
-        item.words = [w for w in item.words if w.start_ms < audio_end_ms]
-        item.content[0]["transcript"] = "".join(w.text for w in item.words)
+        item.truncated = True
+        item.content[0]["transcript"] = ""

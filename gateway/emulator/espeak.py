@@ -2,8 +2,8 @@
 
 Uses the library of the Debian ``espeak-ng`` package (``libespeak-ng.so.1``) through ctypes, in
 its synchronous mode: ``espeak_Synth`` calls back with 22.05 kHz PCM16 and *word events* (the
-word's character position and its audio position in ms), so transcript deltas can go out with
-the audio that speaks them and a truncated item keeps exactly the words the caller heard.
+word's character position and its audio position in ms), so each transcript delta goes out
+with the audio that speaks it.
 Formant synthesis is fast: a sentence renders in a few milliseconds, far faster than real
 time. The speech is band-limited and resampled to the session's rate (8 kHz for G.711,
 24 kHz for ``audio/pcm``).

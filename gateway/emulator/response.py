@@ -173,7 +173,8 @@ class ResponseRun:
                 item.words.append(mark)
                 self._delta(item, index, "response.output_audio_transcript.delta", mark.text)
             chunk = encoded[offset : offset + step]
-            item.audio += chunk
+            if not item.truncated:
+                item.audio += chunk
             self.audio_ms += len(chunk) / codec.bytes_per_ms
             self._delta(
                 item, index, "response.output_audio.delta", base64.b64encode(chunk).decode()
@@ -272,7 +273,8 @@ class ResponseRun:
             self._emit("response.content_part.done", **ids, part={"type": "text", "text": text})
             return
         transcript = "".join(w.text for w in item.words)
-        item.content[0]["transcript"] = transcript
+        if not item.truncated:  # a truncate deleted the item's transcript
+            item.content[0]["transcript"] = transcript
         self._chars += len(transcript)
         self._emit("response.output_audio.done", **ids)
         self._emit("response.output_audio_transcript.done", **ids, transcript=transcript)

@@ -1,12 +1,14 @@
 """The emulator's WebSocket server: the I/O around :class:`EmulatedSession`.
 
 ``ws://HOST:PORT/v1/realtime?model=<model>`` opens a new session; ``?call_id=<id>`` attaches to a
-call in the :class:`CallRegistry`. At the handshake a request without ``Authorization: Bearer
-<anything>`` gets HTTP 401, a path other than ``/v1/realtime`` 404, and the
-``refuse_connections`` fault its status (503 by default). After the upgrade, as the live API
-does, shape failures are an ``error`` event then close code 4000 with reason
-``<type>.<code>``: the beta header ``OpenAI-Beta: realtime=v1`` (``beta_api_shape_disabled``),
-no ``model`` (``missing_model``), both ``model`` and ``call_id``, an unknown ``call_id``.
+call in the :class:`CallRegistry`. At the handshake a path other than ``/v1/realtime`` gets HTTP
+404 and the ``refuse_connections`` fault its status (503 by default). A request without
+``Authorization: Bearer <anything>`` is upgraded, then gets an ``error`` "Missing bearer or
+basic authentication in header" and close code 3000, as a live capture showed. After the
+upgrade, as the live API does, shape failures are an ``error`` event then close code 4000 with
+reason ``<type>.<code>``: the beta header ``OpenAI-Beta: realtime=v1``
+(``beta_api_shape_disabled``), no ``model`` (``missing_model``), both ``model`` and
+``call_id``, an unknown ``call_id``.
 
 In tests::
 
@@ -51,6 +53,8 @@ __all__ = ["EmulatorServer"]
 PATH = "/v1/realtime"
 MAX_MESSAGE_BYTES = 24 * 1024 * 1024  # a 15 MiB append, base64-encoded, in JSON
 CLOSE_REQUEST_ERROR = 4000
+CLOSE_AUTHENTICATION = 3000
+MISSING_AUTH = "Missing bearer or basic authentication in header"
 RECENT_SESSIONS = 64
 BETA_MESSAGE = (
     "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
@@ -155,16 +159,6 @@ class EmulatorServer:
             status = self.faults.refuse_status
             _logger().info("connection_refused", status=status, fault="refuse_connections")
             return _http_error(connection, status, "The server is overloaded.", "server_busy")
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not auth.removeprefix("Bearer ").strip():
-            _logger().info("connection_refused", status=401, reason="missing bearer token")
-            return _http_error(
-                connection,
-                401,
-                "Missing bearer authentication in header",
-                None,
-                "invalid_request_error",
-            )
         return None
 
     # ------------------------------------------------------------------ connection
@@ -174,6 +168,10 @@ class EmulatorServer:
         assert request is not None  # the handshake is done when the handler runs
         query = parse_qs(urlsplit(request.path).query)
         model, call_id = query.get("model", [None])[0], query.get("call_id", [None])[0]
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not auth.removeprefix("Bearer ").strip():
+            await _refuse(connection, ClientEventError(MISSING_AUTH), CLOSE_AUTHENTICATION)
+            return
         try:
             if request.headers.get("OpenAI-Beta", "").strip().lower() == "realtime=v1":
                 raise ClientEventError(BETA_MESSAGE, code="beta_api_shape_disabled")
@@ -318,12 +316,16 @@ class _Driver:
             )
 
 
-async def _refuse(connection: ServerConnection, exc: ClientEventError) -> None:
+async def _refuse(
+    connection: ServerConnection, exc: ClientEventError, close_code: int = CLOSE_REQUEST_ERROR
+) -> None:
+    """An ``error`` event, then close with reason ``<type>.<code>`` (``<type>`` if no code)."""
     _logger().info("connection_refused", code=exc.code, message=exc.message)
     event = error_event(Ids(), exc, None)
+    reason = exc.kind if exc.code is None else f"{exc.kind}.{exc.code}"
     try:
         await connection.send(json.dumps(event))
-        await connection.close(CLOSE_REQUEST_ERROR, f"{exc.kind}.{exc.code}")
+        await connection.close(close_code, reason)
     except ConnectionClosed:
         pass
 

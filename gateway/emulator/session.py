@@ -196,6 +196,7 @@ class EmulatedSession:
 
     def _session_update(self, event: dict[str, Any], now: float) -> None:
         update = dict(event["session"])
+        self._config.check_update(update)  # tracing is locked once enabled
         voice = update.get("audio", {}).get("output", {}).get("voice")
         if voice is not None and voice != self._config.voice and self._responder.audio_produced:
             raise ClientEventError(

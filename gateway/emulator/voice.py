@@ -1,10 +1,9 @@
 """What the emulated model sounds like: pluggable voices rendering text to PCM16.
 
 A :class:`Voice` turns text into an :class:`Utterance`: PCM16 mono at the requested rate plus
-the start time of every word, so transcript deltas can be sent with the audio that speaks them
-and a truncated item keeps the words the caller heard. Durations follow the text: about
-:data:`CHARS_PER_SECOND` characters a second (divided by the session's ``speed``), in whole
-20 ms segments, each word followed by a short pause.
+the start time of every word, so transcript deltas can be sent with the audio that speaks
+them. Durations follow the text: about :data:`CHARS_PER_SECOND` characters a second (divided
+by the session's ``speed``), in whole 20 ms segments, each word followed by a short pause.
 
 Two voices ship:
 

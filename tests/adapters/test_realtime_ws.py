@@ -4,6 +4,7 @@ socket can fail, translated to ConnectionLost, against real websockets servers o
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from gateway.adapters.realtime_ws import (
     connector,
     open_connection,
 )
+from gateway.emulator import EmulatorServer
 from gateway.errors import ConfigError, GatewayError
 from gateway.runtime.ports import ConnectionLost
 
@@ -111,6 +113,7 @@ class FakeRealtime:
     """A tiny Realtime stand-in: checks the key, records requests, echoes or closes."""
 
     close_code: int | None = None
+    close_reason: str = "session expired"
     requests: list[tuple[str, Headers]] = field(default_factory=list)
     big_reply: int = 0
 
@@ -123,7 +126,7 @@ class FakeRealtime:
 
     async def handler(self, ws: ServerConnection) -> None:
         if self.close_code is not None:
-            await ws.close(self.close_code, "session expired")
+            await ws.close(self.close_code, self.close_reason)
             return
         async for message in ws:
             await ws.send("x" * self.big_reply if self.big_reply else message)
@@ -199,12 +202,39 @@ async def test_server_close_code_is_reported(server: tuple[FakeRealtime, str]) -
     conn = await open_connection(_endpoint(base))
     with pytest.raises(ConnectionLost) as info:
         await conn.recv()
-    assert info.value.code == 4000
+    assert info.value.code == 4000 and not info.value.final
     assert "4000: session expired" in str(info.value)
     with pytest.raises(ConnectionLost) as on_send:
         await conn.send("{}")
     assert on_send.value.code == 4000
     await conn.close()
+
+
+async def test_an_authentication_close_is_final(server: tuple[FakeRealtime, str]) -> None:
+    """Close code 3000 (the service refusing the credentials after the upgrade) is a final
+    ConnectionLost: a new socket with the same key would be refused the same way."""
+    fake, base = server
+    fake.close_code, fake.close_reason = 3000, "invalid_request_error"
+    conn = await open_connection(_endpoint(base))
+    with pytest.raises(ConnectionLost) as info:
+        await conn.recv()
+    assert info.value.code == 3000 and info.value.final
+    assert "authentication" in str(info.value) and KEY not in str(info.value)
+    await conn.close()
+
+
+async def test_the_emulator_refuses_a_missing_bearer_token_with_a_final_close() -> None:
+    """Against the emulator, which follows the live capture: the socket opens, the ``error``
+    event arrives, then the 3000 close is a final ConnectionLost."""
+    async with EmulatorServer() as emulator:
+        conn = await open_connection(_endpoint(emulator.url, auth="api-key"))  # no Bearer
+        error = json.loads(await conn.recv())
+        with pytest.raises(ConnectionLost) as info:
+            await conn.recv()
+        await conn.close()
+    assert error["type"] == "error"
+    assert error["error"]["message"] == "Missing bearer or basic authentication in header"
+    assert info.value.code == 3000 and info.value.final
 
 
 def _free_port() -> int:

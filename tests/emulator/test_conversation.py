@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.core.audio import AudioCodec
-from gateway.emulator import Scenario
+from gateway.emulator import Faults, Scenario
 from gateway.emulator.conversation import Conversation, Item
 from gateway.emulator.schema import ClientEventError
 from gateway.emulator.voice import WordMark
@@ -16,6 +16,7 @@ from tests.emulator.client import PCMU_SESSION, RealtimeClient, b64, connect, un
 from tests.emulator.conftest import StartEmulator
 
 SENTENCE = "One two three four five six seven eight nine ten."
+INSTRUCTIONS = "Answer briefly."
 
 
 def _message(text: str, role: str = "user", item_id: str | None = None) -> dict[str, Any]:
@@ -116,13 +117,13 @@ async def _spoken(client: RealtimeClient) -> tuple[str, int]:
     return events[-1]["response"]["output"][0]["id"], math.ceil(len(audio) / 8)
 
 
-async def test_truncate_cuts_audio_and_transcript_to_what_was_heard(
-    emulator: StartEmulator,
-) -> None:
-    """conversation.item.truncated echoes the request; the transcript keeps the words heard."""
+async def test_truncate_cuts_audio_and_deletes_the_transcript(emulator: StartEmulator) -> None:
+    """conversation.item.truncated echoes the request; the item keeps the audio heard and no
+    transcript (the API deletes it), and the next response reads no text from it."""
     server = await emulator(Scenario(greeting=SENTENCE))
     async with connect(server.url) as client:
-        item_id, duration = await _spoken(client)
+        await client.update({"instructions": INSTRUCTIONS})
+        item_id, _ = await _spoken(client)
         await client.send(
             {
                 "type": "conversation.item.truncate",
@@ -134,13 +135,48 @@ async def test_truncate_cuts_audio_and_transcript_to_what_was_heard(
         truncated = await client.expect("conversation.item.truncated")
         await client.send({"type": "conversation.item.retrieve", "item_id": item_id})
         item = (await client.expect("conversation.item.retrieved"))["item"]
+        await client.send({"type": "response.create"})
+        usage = (await client.until("response.done"))[-1]["response"]["usage"]
     assert truncated["item_id"] == item_id
     assert truncated["content_index"] == 0 and truncated["audio_end_ms"] == 1000
     part = item["content"][0]
+    assert part["type"] == "output_audio" and part["transcript"] == ""
     assert len(unb64(part["audio"])) == 8000
-    assert SENTENCE.startswith(part["transcript"])
-    heard_share = len(part["transcript"]) / len(SENTENCE)
-    assert 1000 / duration - 0.2 < heard_share < 1000 / duration + 0.2
+    # only the instructions are text now: the heard words are not in the context either
+    assert usage["input_token_details"]["text_tokens"] == math.ceil(len(INSTRUCTIONS) / 4)
+
+
+async def test_an_item_truncated_while_still_spoken_gets_no_transcript_or_audio_later(
+    emulator: StartEmulator,
+) -> None:
+    """A truncate while the response is still producing the item (stalled at 400 ms): the rest
+    of the response finishes, but the item keeps neither the later audio nor any transcript."""
+    server = await emulator(
+        Scenario(greeting=SENTENCE), faults=Faults(stall_after_ms=400, stall_for_ms=300)
+    )
+    async with connect(server.url) as client:
+        await client.update(PCMU_SESSION)
+        await client.send({"type": "response.create"})
+        started = await client.until("response.output_audio.delta")
+        item_id = started[-1]["item_id"]
+        await client.send(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": item_id,
+                "content_index": 0,
+                "audio_end_ms": 200,
+            }
+        )
+        events = await client.until("response.done")
+        await client.send({"type": "conversation.item.retrieve", "item_id": item_id})
+        item = (await client.expect("conversation.item.retrieved"))["item"]
+    assert "response.done" not in [e["type"] for e in started]
+    assert "conversation.item.truncated" in [e["type"] for e in events]
+    spoken = next(e for e in events if e["type"] == "response.output_audio_transcript.done")
+    assert spoken["transcript"] == SENTENCE  # what the model produced is still reported
+    assert events[-1]["response"]["output"][0]["content"][0]["transcript"] == ""
+    part = item["content"][0]
+    assert part["transcript"] == "" and len(unb64(part["audio"])) == 200 * 8
 
 
 async def test_truncate_past_the_end_and_of_non_audio_items_are_errors(
@@ -189,8 +225,9 @@ def test_truncate_of_an_unknown_item_names_it() -> None:
     assert caught.value.code == "item_truncate_invalid_item_id"
 
 
-def test_truncate_at_the_exact_end_keeps_everything() -> None:
-    """audio_end_ms equal to the duration is allowed and changes nothing."""
+def test_truncate_at_the_exact_end_keeps_the_audio_but_not_the_transcript() -> None:
+    """audio_end_ms equal to the duration is allowed and keeps all the audio; the transcript
+    goes all the same (any truncate deletes it), and a later, shorter truncate cuts the audio."""
     conversation = Conversation()
     item = Item(id="item_1", type="message", role="assistant", codec=AudioCodec.PCMU)
     item.content.append({"type": "output_audio", "transcript": "a b"})
@@ -198,9 +235,10 @@ def test_truncate_at_the_exact_end_keeps_everything() -> None:
     item.words = [WordMark("a", 0), WordMark(" b", 60)]
     conversation.append(item)
     conversation.truncate("item_1", 0, 100)
-    assert len(item.audio) == 800 and item.content[0]["transcript"] == "a b"
+    assert len(item.audio) == 800 and item.content[0]["transcript"] == ""
+    assert item.text == ""
     conversation.truncate("item_1", 0, 60)
-    assert item.content[0]["transcript"] == "a" and item.audio_ms == 60
+    assert item.content[0]["transcript"] == "" and item.audio_ms == 60
 
 
 async def test_user_audio_items_can_be_created_with_their_audio(emulator: StartEmulator) -> None:

@@ -49,15 +49,23 @@ async def test_the_beta_header_is_refused_with_close_code_4000(emulator: StartEm
     assert (code, reason) == (4000, "invalid_request_error.beta_api_shape_disabled")
 
 
-async def test_a_missing_bearer_token_is_401_at_the_handshake(emulator: StartEmulator) -> None:
-    """No Authorization header (or not Bearer) -> HTTP 401, no WebSocket."""
+async def test_a_missing_bearer_token_is_an_error_then_close_3000(
+    emulator: StartEmulator,
+) -> None:
+    """No Authorization header (or not Bearer, or no token): as the live service was seen to
+    do, the upgrade succeeds, an error event says so, and the socket closes with code 3000."""
     server = await emulator()
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}):
-        with pytest.raises(InvalidStatus) as caught:
-            async with websockets.connect(server.url + "?model=m", additional_headers=headers):
-                pass
-        assert caught.value.response.status_code == 401
-        assert json.loads(caught.value.response.body)["error"]["type"] == "invalid_request_error"
+        error, code, reason = await _refusal(server.url + "?model=m", headers)
+        assert error == {
+            "type": "invalid_request_error",
+            "code": None,
+            "message": "Missing bearer or basic authentication in header",
+            "param": None,
+            "event_id": None,
+        }
+        assert (code, reason) == (3000, "invalid_request_error")
+    assert not server.sessions  # refused before any session exists
 
 
 async def test_other_paths_are_404(emulator: StartEmulator) -> None:

@@ -70,8 +70,8 @@ def test_started_follows_the_first_delta_and_stopped_waits_for_playback() -> Non
 
 
 def test_clear_truncates_at_what_was_heard_then_reports_cleared() -> None:
-    """A clear 0.4 s into 1 s of audio truncates the item at 400 ms (keeping the words heard)
-    and sends cleared; nothing more is due afterwards."""
+    """A clear 0.4 s into 1 s of audio truncates the item at 400 ms (its transcript deleted, as
+    any truncate does) and sends cleared; nothing more is due afterwards."""
     playout, conversation = _playout()
     playout.observe([_delta("resp_1", "item_a", 1000), _done("resp_1")], 0.0, PCMU)
     truncated, cleared = playout.clear(0.4)
@@ -86,7 +86,7 @@ def test_clear_truncates_at_what_was_heard_then_reports_cleared() -> None:
     assert_ga_server_event(truncated)
     assert_ga_server_event(cleared)
     item = conversation.get("item_a")
-    assert item is not None and item.content[0]["transcript"] == "one"
+    assert item is not None and item.content[0]["transcript"] == ""
     assert playout.due(2.0) == [] and playout.clear(2.0) == []
 
 
