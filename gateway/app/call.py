@@ -19,12 +19,11 @@ from typing import Any
 
 import structlog
 
-from gateway.adapters.sip.media import FRAME_BYTES
 from gateway.app.agents import AgentGraph
-from gateway.app.call_events import note_session_event
+from gateway.app.call_events import note_media_counters, note_session_event, note_transfer
 from gateway.app.media_bridge import PlayoutFeeder, UplinkTicker, pump_uplink
 from gateway.app.phone import LegEvent, PhoneLeg
-from gateway.app.prompts import PromptName, prompt_pcm
+from gateway.app.prompts import PromptName, prompt_pcm, queue_prompt
 from gateway.core.agents.agent import CallContext
 from gateway.core.agents.routing import sip_user
 from gateway.core.call import CallEvent, CallRecord, CallStateMachine
@@ -152,31 +151,14 @@ class CallHandler:
         """180, then 200 once the model is ready; 503 + Retry-After if it is not."""
         await self.leg.ringing()
         self.record.sip_codes.append(180)
-        if self.services.min_ring_s > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._caller_gone.wait(), self.services.min_ring_s)
-        waits = [self._ready.wait(), self._failed.wait(), self._caller_gone.wait()]
-        tasks = [asyncio.ensure_future(w) for w in waits]
-        _done, pending = await asyncio.wait(
-            tasks, timeout=self.services.setup_timeout_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        if self._caller_gone.is_set():
-            self.machine.apply(CallEvent.CALLER_CANCELLED)
-            self.record.outcome = "cancelled"
+        await self._ring()
+        if self._ending:  # ended from outside (drain) while it rang; the outcome is set
             return False
+        if self._caller_gone.is_set() or (self._ready.is_set() and not await self._answer()):
+            return self._cancelled()
         if not self._ready.is_set():
-            if self._phone.model_unavailable == "reject":
-                await self.leg.reject(503, retry_after=self.services.retry_after_s)
-                self.record.sip_codes.append(503)
-                self.machine.apply(CallEvent.SESSION_FAILED)
-                self.record.outcome = "model_unavailable"
-                return False
-            await self._answer()
-            await self._fallback("model_unavailable")
+            await self._model_unavailable()
             return False
-        await self._answer()
         if self._caller_gone.is_set():
             # The caller hung up while our 200 was on its way (BYE right after the ACK): that
             # event came before the 200 was recorded, so _consume_leg could not end the call.
@@ -184,12 +166,48 @@ class CallHandler:
             return False
         return True
 
-    async def _answer(self) -> None:
-        await self.leg.answer()
+    async def _ring(self) -> None:
+        """Until the model is ready or failed, the caller gone or the call ended (or the setup
+        timeout), ringing at least ``min_ring_s``."""
+        if self.services.min_ring_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._caller_gone.wait(), self.services.min_ring_s)
+        waits = [self._ready, self._failed, self._caller_gone, self._ended]
+        tasks = [asyncio.ensure_future(w.wait()) for w in waits]
+        try:
+            await asyncio.wait(
+                tasks, timeout=self.services.setup_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _model_unavailable(self) -> None:
+        if self._phone.model_unavailable == "reject":
+            await self.leg.reject(503, retry_after=self.services.retry_after_s)
+            self.record.sip_codes.append(503)
+            self.machine.apply(CallEvent.SESSION_FAILED)
+            self.record.outcome = "model_unavailable"
+        elif await self._answer():
+            await self._fallback("model_unavailable")
+        else:
+            self._cancelled()
+
+    def _cancelled(self) -> bool:
+        self.machine.apply(CallEvent.CALLER_CANCELLED)
+        self.record.outcome = "cancelled"
+        return False
+
+    async def _answer(self) -> bool:
+        """200 OK; False if the caller had cancelled before it could be sent."""
+        if not await self.leg.answer():
+            log.info("call_cancelled_before_answer")
+            return False
         self.record.sip_codes.append(200)
         self.record.mark("answer", time.monotonic())
         self.machine.apply(CallEvent.SESSION_READY)
         log.info("call_answered")
+        return True
 
     async def _fallback(self, outcome: str) -> None:
         """The model cannot serve this caller: apologise, then transfer or hang up."""
@@ -199,43 +217,45 @@ class CallHandler:
         target = self._phone.fallback_transfer
         uri = self._phone.transfer_targets.get(target) if target else None
         await self._play_prompt("fallback_transfer" if uri else "fallback")
-        if uri is None or target is None:
-            await self._end(outcome, hangup=True)
+        if uri is None or target is None or self._caller_gone.is_set():
+            await self._end(outcome, hangup=not self._caller_gone.is_set())
             return
         transfer = await self.leg.transfer(uri)
-        self.record.transfer = {
-            "target": target,
-            "uri": uri,
-            "ok": transfer.ok,
-            "status": transfer.status,
-            "detail": transfer.detail,
-        }
+        note_transfer(self.record, target, uri, transfer)
         await self._end(outcome, hangup=True)
 
     async def _play_prompt(self, name: PromptName, *, wait: bool = True) -> None:
         """Play a bundled (or configured) prompt straight into the caller's ear."""
-        pcm = prompt_pcm(self._phone.prompts.get(name, name))
-        pcm += bytes(-len(pcm) % FRAME_BYTES)
         ring = self.leg.playout
-        ring.release_all()
-        for offset in range(0, len(pcm), FRAME_BYTES):
-            ring.push(pcm[offset : offset + FRAME_BYTES], f"prompt:{name}", 0)
+        queue_prompt(ring, name, prompt_pcm(self._phone.prompts.get(name, name)))
         self.record.count(f"prompt_{name}")
         while wait and ring.queued_ms > 0 and not self._caller_gone.is_set():  # noqa: ASYNC110  (the clock thread drains the ring)
             await asyncio.sleep(0.05)
 
-    async def _end(self, outcome: str, *, hangup: bool) -> None:
-        """Finish the call once (first reason wins)."""
+    async def _end(self, outcome: str, *, hangup: bool, refuse: bool = False) -> None:
+        """Finish the call once (first reason wins); ``refuse``: a call still ringing gets
+        503 + Retry-After (as from a full or draining gateway: the carrier may retry
+        elsewhere), or is hung up if it was answered meanwhile."""
         if self._ending:
             return
         self._ending = True
         self.record.outcome = outcome
         if self.machine.can(CallEvent.ENDING):
             self.machine.apply(CallEvent.ENDING)
+        if refuse and await self._refuse():
+            hangup = False
         if hangup:
             with contextlib.suppress(Exception):
                 await self.leg.hangup()
         self._ended.set()
+
+    async def _refuse(self) -> bool:
+        self.record.sip_codes.append(503)  # now: the record may be written while it goes out
+        with contextlib.suppress(Exception):
+            if await self.leg.reject(503, retry_after=self.services.retry_after_s):
+                return True
+        self.record.sip_codes.pop()
+        return False
 
     # ---------------------------------------------------------------------------------- events
 
@@ -276,13 +296,7 @@ class CallHandler:
     async def _transfer(self, event: ev.TransferRequested) -> None:
         log.info("transfer_started", target=event.target)
         outcome = await self.leg.transfer(event.uri)
-        self.record.transfer = {
-            "target": event.target,
-            "uri": event.uri,
-            "ok": outcome.ok,
-            "status": outcome.status,
-            "detail": outcome.detail,
-        }
+        note_transfer(self.record, event.target, event.uri, outcome)
         log.info("transfer_finished", ok=outcome.ok, status=outcome.status)
         await self.session.transfer_result(event.call_id, outcome.ok, outcome.detail)
         if outcome.ok:
@@ -369,10 +383,13 @@ class CallHandler:
         self, text: str = "I'm sorry, we have to end the call now. Goodbye."
     ) -> None:
         """End a live call from outside (gateway shutdown): say ``text``, then hang up."""
-        if self._ready.is_set() and not self._ending:
+        if self._ending:
+            return
+        answered = 200 in self.record.sip_codes
+        if answered and self._ready.is_set():
             await self._say_and_end(text, "ended_by_gateway")
-        elif not self._ending:
-            await self._end("ended_by_gateway", hangup=True)
+        else:  # playing a fallback prompt, or still ringing (then refused, to be retried)
+            await self._end("ended_by_gateway", hangup=True, refuse=not answered)
 
     async def _say_and_end(self, text: str, outcome: str) -> None:
         await self.session.say(text)
@@ -387,17 +404,7 @@ class CallHandler:
         if not record.outcome:
             record.outcome = "ended"
         record.usage = dict(self.session.usage)
-        counters = self.leg.playout.counters()
-        uplink = self.leg.uplink.counters()
-        record.counters.update(
-            frames_out=counters.played,
-            underruns=counters.underruns,
-            held_ms=counters.held_ticks * 20,
-            hold_overruns=counters.hold_overruns,
-            frames_in=uplink.received,
-            frames_in_dropped=uplink.dropped,
-            frames_out_dropped=counters.overflows,
-        )
+        note_media_counters(record, self.leg.playout, self.leg.uplink)
         offset = time.time() - time.monotonic()
         return self.services.cdr.write(
             record, self.session.history.transcript(), clock_offset=offset

@@ -7,10 +7,37 @@ the pjsua2 transport and the OpenAI SIP transport.
 
 from __future__ import annotations
 
+from gateway.adapters.sip.media import PlayoutRing, UplinkQueue
+from gateway.app.phone import TransferOutcome
 from gateway.core.call import CallRecord
 from gateway.runtime import events as ev
 
-__all__ = ["note_session_event"]
+__all__ = ["note_media_counters", "note_session_event", "note_transfer"]
+
+
+def note_transfer(record: CallRecord, target: str, uri: str, outcome: TransferOutcome) -> None:
+    """How a transfer (REFER) ended, for the CDR's ``transfer``."""
+    record.transfer = {
+        "target": target,
+        "uri": uri,
+        "ok": outcome.ok,
+        "status": outcome.status,
+        "detail": outcome.detail,
+    }
+
+
+def note_media_counters(record: CallRecord, playout: PlayoutRing, uplink: UplinkQueue) -> None:
+    """The call's frame counts, both ways, into ``record.counters``."""
+    out, into = playout.counters(), uplink.counters()
+    record.counters.update(
+        frames_out=out.played,
+        underruns=out.underruns,
+        held_ms=out.held_ticks * 20,
+        hold_overruns=out.hold_overruns,
+        frames_in=into.received,
+        frames_in_dropped=into.dropped,
+        frames_out_dropped=out.overflows,
+    )
 
 
 def note_session_event(record: CallRecord, event: ev.SessionEvent) -> None:

@@ -185,6 +185,7 @@ class TestCaller:
 
     async def run(self) -> Summary:
         await asyncio.to_thread(self.pjsua.start)
+        self.pjsua.register_thread()  # the loop thread (start ran in a worker thread)
         self.pjsua.before_destroy(self._drop)
         access = await self.pjsua.run(select_frame_access)
         self._started = time.monotonic()

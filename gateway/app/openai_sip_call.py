@@ -36,8 +36,9 @@ from gateway.adapters.realtime_ws import RealtimeEndpoint
 from gateway.adapters.sideband import Opener, SidebandConnector
 from gateway.adapters.webhook import IncomingCall
 from gateway.app.agents import AgentGraph
-from gateway.app.call_events import note_session_event
+from gateway.app.call_events import note_session_event, note_transfer
 from gateway.app.call_timers import CallTimers
+from gateway.app.phone import TransferOutcome
 from gateway.core.agents.agent import CallContext
 from gateway.core.agents.routing import sip_user
 from gateway.core.agents.session_config import initial_session
@@ -249,13 +250,7 @@ class OpenAISipCall:
             await self.services.control.refer(self.call_id, event.uri)
         except CallControlError as exc:
             ok, status, detail = False, exc.status, str(exc)
-        self.record.transfer = {
-            "target": event.target,
-            "uri": event.uri,
-            "ok": ok,
-            "status": status,
-            "detail": detail,
-        }
+        note_transfer(self.record, event.target, event.uri, TransferOutcome(ok, status, detail))
         log.info("transfer_finished", ok=ok, status=status)
         await self.session.transfer_result(event.call_id, ok, detail)
         if not ok:

@@ -48,11 +48,13 @@ class PhoneLeg(Protocol):
     async def ringing(self) -> None:
         """Send 180 Ringing."""
 
-    async def answer(self) -> None:
-        """Send 200 OK (with our SDP); media starts when the ACK arrives."""
+    async def answer(self) -> bool:
+        """Send 200 OK (with our SDP); media starts when the ACK arrives. False when the call
+        was already gone (the caller cancelled): nothing was sent."""
 
-    async def reject(self, status: int, *, retry_after: int | None = None) -> None:
-        """Refuse the call before answering (480, 503 + Retry-After, 603 ...)."""
+    async def reject(self, status: int, *, retry_after: int | None = None) -> bool:
+        """Refuse the call before answering (480, 503 + Retry-After, 603 ...). False when that
+        was too late (the call was answered or gone): nothing was sent."""
 
     async def hangup(self) -> None:
         """Send BYE (or CANCEL/final response before answer)."""

@@ -274,3 +274,25 @@ def test_transfer_to_a_busy_target_fails_and_the_agent_says_so(calls: Stack) -> 
     assert summary["transcript"].index(apology) > summary["transcript"].index(
         "assistant: Putting you through to reception now."
     )
+
+
+def test_attended_transfer_abandons_the_consultation_when_the_caller_leaves(
+    calls: Stack,
+) -> None:
+    """--attended-transfer: the gateway first calls the target itself. The target only rings
+    (uas_ring.xml); when the caller hangs up meanwhile, the consultation call is cancelled at
+    once (the target gets a CANCEL while the gateway is still running), so no agent picks up
+    a dead line later, and the call is recorded as the caller's hang-up."""
+    ring = calls.start_sipp("sipp-ring", "uas_ring.xml", "-m", "1", to_gateway=False)
+    calls.start_emulator(_scenario("Can I speak to a person?"))
+    gateway = calls.start_gateway(_graph(ring.port), "--attended-transfer")
+    summary = calls.call("--say", "Can I speak to a person?", "--duration", "9")
+    assert summary["hangup_by"] == "local"
+    assert ring.wait(10) == 0 and ring.stat("SuccessfulCall(C)") == 1
+    assert gateway.popen.poll() is None  # cancelled by the call's end, not by the shutdown
+    assert [m.splitlines()[0] for m in ring.sip_messages()][:1] == [
+        f"INVITE sip:reception@127.0.0.1:{ring.port} SIP/2.0"
+    ]
+    assert any(line.startswith("ring: cancelled ") for line in ring.logs())
+    (cdr,) = calls.wait_cdrs(1)
+    assert cdr["outcome"] == "caller_hangup"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -104,3 +105,29 @@ def test_drain_refuses_new_calls_ends_live_ones_politely_and_records_all(
     events = [e["event"] for e in gateway.events()]
     assert events.index("gateway_draining") < events.index("gateway_stopped")
     assert not [e for e in gateway.events() if e.get("level") in ("error", "critical")]
+
+
+def test_drain_refuses_a_call_still_ringing_with_503(calls: Stack) -> None:
+    """A call still ringing at the drain deadline (its model socket never finished the
+    handshake) is refused 503 + Retry-After, so the carrier can try elsewhere, and recorded as
+    ended by the gateway, not as a caller's CANCEL. The handshake is abandoned at once: the
+    gateway exits without waiting out the socket's open timeout (10 s)."""
+    with socket.socket() as black_hole:  # takes the TCP connection, never answers the upgrade
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen()
+        calls.emulator_port = black_hole.getsockname()[1]
+        gateway = calls.start_gateway(GRAPH, "--retry-after", "11")
+        ringing = _caller(calls, "caller-ringing", "--duration", "10")
+        wait_for(lambda: (calls.ready() or {}).get("active_calls") == 1, 15, "a call ringing")
+        signalled = time.monotonic()
+        gateway.popen.send_signal(signal.SIGTERM)
+        assert gateway.popen.wait(30) == 0
+        stopped = time.monotonic() - signalled
+    assert 3.0 <= stopped <= 6.0, stopped  # the 3 s deadline, not the 8 s setup / 10 s open timeout
+    summary = _summary(ringing)
+    assert not summary["answered"]
+    assert summary["sip_codes"][-1] == 503
+    [cdr] = calls.cdrs()
+    assert cdr["outcome"] == "ended_by_gateway"
+    assert cdr["sip_codes"] == [180, 503]
+    assert Path(cdr["transcript_file"]).exists()

@@ -66,13 +66,15 @@ class FakeLeg:
     async def ringing(self) -> None:
         self.responses.append(180)
 
-    async def answer(self) -> None:
+    async def answer(self) -> bool:
         self.responses.append(200)
         self._clock = asyncio.ensure_future(self._play())
         self.events.put_nowait(LegEvent("media_active"))
+        return True
 
-    async def reject(self, status: int, *, retry_after: int | None = None) -> None:
+    async def reject(self, status: int, *, retry_after: int | None = None) -> bool:
         self.responses.append(status)
+        return True
 
     async def hangup(self) -> None:
         self.hung_up = True

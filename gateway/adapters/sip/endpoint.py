@@ -166,17 +166,15 @@ class PjsuaThread:
     def start(self, timeout: float = 10.0) -> None:
         """Start the endpoint; returns once it is ready (raises :class:`EndpointError`).
 
-        Also registers the calling thread (the asyncio thread) with pjlib: it must never call
-        pjsua2 itself, but the last reference to a pjsua2 object may be dropped there, and the
-        C++ destructor then calls pjlib (on an unregistered thread pjlib aborts the process).
+        Blocks, so an asyncio caller runs it in a worker thread and then calls
+        :meth:`register_thread` on the loop thread itself.
         """
         self._thread.start()
         if not self._ready.wait(timeout):
             raise EndpointError("pjsua2 endpoint did not start in time")
         if self._failure is not None:
             raise EndpointError(f"SIP endpoint did not start: {self._failure}")
-        if not self.endpoint.libIsThreadRegistered():
-            self.endpoint.libRegisterThread(threading.current_thread().name)
+        self.register_thread()
         self._commands = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix="pjsua-cmd",
@@ -184,6 +182,16 @@ class PjsuaThread:
             initargs=("pjsua-cmd",),
         )
         _log.info("sip_endpoint_started", port=self.sip_port, codecs=self.codecs)
+
+    def register_thread(self) -> None:
+        """Register the calling thread (the asyncio thread) with pjlib, once the endpoint runs.
+
+        That thread must never call pjsua2 itself, but the last reference to a pjsua2 object
+        may be dropped there, and the C++ destructor then calls pjlib (on an unregistered
+        thread pjlib aborts the process).
+        """
+        if not self.endpoint.libIsThreadRegistered():
+            self.endpoint.libRegisterThread(threading.current_thread().name)
 
     def before_destroy(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the poll thread just before ``libDestroy`` (drop accounts, calls)."""

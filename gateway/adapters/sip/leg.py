@@ -72,12 +72,14 @@ class SipLeg:
     async def ringing(self) -> None:
         await self._stack.respond(self.key, 180)
 
-    async def answer(self) -> None:
-        self.answered = True
-        await self._stack.respond(self.key, 200)
+    async def answer(self) -> bool:
+        self.answered = True  # before the 200 leaves: a BYE right after it is a hang-up
+        sent = await self._stack.respond(self.key, 200)
+        self.answered = sent
+        return sent
 
-    async def reject(self, status: int, *, retry_after: int | None = None) -> None:
-        await self._stack.respond(self.key, status, retry_after=retry_after)
+    async def reject(self, status: int, *, retry_after: int | None = None) -> bool:
+        return await self._stack.respond(self.key, status, retry_after=retry_after)
 
     async def hangup(self) -> None:
         await self._stack.hangup(self.key)

@@ -79,3 +79,11 @@ class StackCall(pj.Call):  # type: ignore[misc]  # pjsua2 is untyped
 
     def onCallTransferRequest(self, prm: Any) -> None:
         prm.statusCode = 603  # we transfer callers; callers do not transfer us
+
+    def onCallReplaceRequest(self, prm: Any) -> None:
+        # An INVITE with Replaces for this call (a PBX's attended transfer onto it): pjsua
+        # would accept it without onIncomingCall, so the new call would get no handler, no
+        # media port, no CDR and none of the allowed-network or digest checks. Refuse it.
+        prm.statusCode = 603
+        prm.reason = "Replaces not supported"
+        self._stack.post(self._stack.on_replace_refused, self.key)

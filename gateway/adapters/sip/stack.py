@@ -25,7 +25,7 @@ import structlog
 
 from gateway.adapters.sip.admission import Admission
 from gateway.adapters.sip.bytevec import FrameAccess, select_frame_access
-from gateway.adapters.sip.endpoint import PjsuaThread, RejectedCall
+from gateway.adapters.sip.endpoint import EndpointError, PjsuaThread, RejectedCall
 from gateway.adapters.sip.leg import InviteInfo, SipLeg
 from gateway.adapters.sip.pjsip_ffi import tls_library
 from gateway.adapters.sip.pjsip_hooks import PjsipHooks, StackRefusals
@@ -93,11 +93,16 @@ class SipStack:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.pjsua.start)
+        self.pjsua.register_thread()  # the loop thread (start ran in a worker thread)
         self.pjsua.before_destroy(self._drop_all)
-        self._access = await self.pjsua.run(select_frame_access)
-        await self.pjsua.run(self._create_accounts)
-        problem = await self.pjsua.run(self.hooks.install)
-        self.pjsua.before_destroy(self.hooks.uninstall)
+        try:
+            self._access = await self.pjsua.run(select_frame_access)
+            await self.pjsua.run(self._create_accounts)
+            problem = await self.pjsua.run(self.hooks.install)
+            self.pjsua.before_destroy(self.hooks.uninstall)
+        except BaseException:  # e.g. a registrar URI pjsua refuses: leave nothing listening
+            await asyncio.to_thread(self.pjsua.stop, 10.0, graceful=False)
+            raise
         if problem:
             log.warning("sip_unanswered_requests_hook_unavailable", reason=problem)
         log.info("sip_ready", port=self.sip_port, frame_access=self._access.name)
@@ -121,14 +126,24 @@ class SipStack:
         await asyncio.to_thread(self.pjsua.stop, 10.0, graceful=True)
 
     def _create_accounts(self) -> None:
-        trunk = StackAccount(self)
-        trunk.create(account_config(self.settings, self.sip_port, None), True)
-        self._accounts.append(self.pjsua.track(trunk))
+        """The trunk account (the default), and one that registers when configured.
+
+        The accounts live only in ``self._accounts`` (no locals), and a failure's traceback is
+        dropped: either would keep an account alive past the endpoint's end.
+        """
         reg = self.settings.registration
-        if reg is not None:
-            account = StackAccount(self)
-            account.create(account_config(self.settings, self.sip_port, reg))
-            self._accounts.append(self.pjsua.track(account))
+        for config in (None, reg) if reg is not None else (None,):
+            self._accounts.append(self.pjsua.track(StackAccount(self)))
+            try:
+                self._accounts[-1].create(
+                    account_config(self.settings, self.sip_port, config), config is None
+                )
+            except pj.Error as exc:
+                self._accounts.pop()
+                exc.__traceback__ = None  # its frames (pjsua2's own) still hold the account
+                where = f"register with {config.registrar!r}" if config else "listen for calls"
+                reason = exc.reason or exc.info().strip()
+                raise EndpointError(f"cannot {where}: pjsua refused it ({reason})") from None
 
     def _drop_all(self) -> None:
         for port in self._media.values():
@@ -191,16 +206,17 @@ class SipStack:
         *,
         retry_after: int | None = None,
         headers: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the INVITE of ``key`` (180, 200, or a final refusal)."""
-        await self.pjsua.run(self._answer, key, status, retry_after, headers or {})
+    ) -> bool:
+        """Answer the INVITE of ``key`` (180, 200, or a final refusal); False if the call was
+        gone (the caller cancelled meanwhile), so nothing was sent."""
+        return await self.pjsua.run(self._answer, key, status, retry_after, headers or {})
 
     def _answer(
         self, key: int, status: int, retry_after: int | None, headers: dict[str, str]
-    ) -> None:
+    ) -> bool:
         call = self.calls.get(key)
         if call is None or not call.isActive():
-            return
+            return False
         prm = response(status, retry_after)
         for name, value in headers.items():
             header = pj.SipHeader()
@@ -210,6 +226,8 @@ class SipStack:
             call.answer(prm)
         except pj.Error as exc:  # the caller cancelled meanwhile
             log.info("sip_answer_failed", status=status, error=exc.info())
+            return False
+        return True
 
     async def hangup(self, key: int) -> None:
         await self.pjsua.run(self._hangup, key)
@@ -318,6 +336,10 @@ class SipStack:
         if leg is not None:
             leg.events.put_nowait(LegEvent("dtmf", digit))
 
+    def on_replace_refused(self, key: int) -> None:
+        leg = self.legs.get(key)
+        log.warning("sip_replaces_refused", call_id=leg.call_id if leg else None, status=603)
+
     def on_reg_state(self, code: int, reason: str, expiration: int) -> None:
         self.registration_status = code
         if 200 <= code < 300:
@@ -328,31 +350,48 @@ class SipStack:
     # ---------------------------------------------------------------------------- transfer
 
     async def transfer(self, key: int, uri: str, *, attended: bool = False) -> TransferOutcome:
-        """REFER the caller to ``uri`` (after a consultation call when ``attended``)."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[TransferOutcome] = loop.create_future()
+        """REFER the caller to ``uri`` (after a consultation call when ``attended``).
+
+        One transfer per call at a time (a second gets a failed outcome at once). A consultation
+        call that does not end up replaced by the caller (it failed, timed out, the caller left,
+        or this task was cancelled) is hung up, so no agent is left on a silent line.
+        """
+        if key in self._transfers:
+            return TransferOutcome(False, 0, "a transfer of this call is already under way")
+        done: asyncio.Future[TransferOutcome] = asyncio.get_running_loop().create_future()
         self._transfers[key] = done
+        consult_key = next_key() if attended else None
         try:
-            if attended:
-                outcome = await self._consult_then_refer(key, uri)
+            if consult_key is not None:
+                outcome = await self._consult_then_refer(key, consult_key, uri)
                 if outcome is not None:
                     return outcome
             else:
                 await self.pjsua.run(self._refer, key, uri)
-            return await asyncio.wait_for(done, self.settings.transfer_timeout_s)
+            outcome = await asyncio.wait_for(done, self.settings.transfer_timeout_s)
+            if outcome.ok:
+                consult_key = None  # replaced: the target ends the consultation call itself
+            return outcome
         except TimeoutError:
             return TransferOutcome(False, 0, "no final NOTIFY before the timeout")
         except pj.Error as exc:
             return TransferOutcome(False, 0, f"REFER failed: {exc.info()}")
+        except KeyError:  # a call ended meanwhile (its object is gone)
+            return TransferOutcome(False, 0, "the call ended before the transfer")
         finally:
-            self._transfers.pop(key, None)
+            if self._transfers.get(key) is done:
+                del self._transfers[key]
+            if consult_key is not None:
+                self._consults.pop(consult_key, None)
+                self._spawn(self.pjsua.run(self._hangup, consult_key))
 
     def _refer(self, key: int, uri: str) -> None:
         call = self.calls[key]
         call.xfer(uri, response(0))
 
-    async def _consult_then_refer(self, key: int, uri: str) -> TransferOutcome | None:
-        consult_key = next_key()
+    async def _consult_then_refer(
+        self, key: int, consult_key: int, uri: str
+    ) -> TransferOutcome | None:
         answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._consults[consult_key] = answered
         await self.pjsua.run(self._make_consult, consult_key, uri)
@@ -365,7 +404,11 @@ class SipStack:
     def _make_consult(self, consult_key: int, uri: str) -> None:
         call = StackCall(self, self._accounts[0], consult_key)
         self.calls[consult_key] = self.pjsua.track(call)
-        call.makeCall(uri, response(0))
+        try:
+            call.makeCall(uri, response(0))
+        except pj.Error:
+            self._drop(consult_key)
+            raise
 
     def _refer_replaces(self, key: int, consult_key: int) -> None:
         self.calls[key].xferReplaces(self.calls[consult_key], response(0))

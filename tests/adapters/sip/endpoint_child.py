@@ -24,8 +24,11 @@ def thread_names() -> list[str]:
 
 async def main() -> None:
     pjsua = PjsuaThread(EndpointSettings(poll_ms=5000))
-    pjsua.start()
+    await asyncio.to_thread(pjsua.start)  # as the gateway does, then registers the loop thread
     out: dict[str, object] = {"port": pjsua.sip_port, "codecs": pjsua.codecs}
+    out["loop_registered_before"] = pjsua.endpoint.libIsThreadRegistered()
+    pjsua.register_thread()
+    out["loop_registered"] = pjsua.endpoint.libIsThreadRegistered()
     out["cmd_thread"] = await pjsua.run(lambda: threading.current_thread().name)
     out["registered"] = await pjsua.run(pjsua.endpoint.libIsThreadRegistered)
     await asyncio.sleep(0.5)

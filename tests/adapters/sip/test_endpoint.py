@@ -22,6 +22,7 @@ def test_endpoint_thread_model_idle_cost_and_stop() -> None:
     idle media clock (50). Its idle CPU, which depends on the host, is bench/media.py's.
 
     An object still referenced when the endpoint is destroyed is disowned (no abort at exit).
+    The asyncio thread, where such a reference may be dropped, is registered with pjlib.
     """
     proc = subprocess.run(
         [sys.executable, "-m", "tests.adapters.sip.endpoint_child"],
@@ -35,6 +36,8 @@ def test_endpoint_thread_model_idle_cost_and_stop() -> None:
     result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
     assert result["cmd_thread"].startswith("pjsua-cmd")
     assert result["registered"] is True
+    # start() ran in a worker thread; register_thread() then covers the asyncio thread
+    assert (result["loop_registered_before"], result["loop_registered"]) == (False, True)
     assert result["codecs"] == ["PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"]
     assert result["idle_wakeups_per_s"] <= 10, result
     assert "clock" not in result["threads"]  # no media clock without calls
