@@ -257,14 +257,14 @@ def run_serve(args: argparse.Namespace) -> int:
         settings = gateway_settings(args)
         if args.workers and args.worker_index is None:
             return run_workers(settings, args)  # a supervisor: no SIP stack in this process
+        if args.worker_index is not None:
+            become_worker(args.worker_index)  # before the SIP stack exists: no orphan binds it
         gateway = Gateway(settings)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return EXIT_INVALID
     try:
-        if args.worker_index is not None:
-            become_worker(args.worker_index)
         asyncio.run(gateway.run_until_signalled())
     except (GatewayError, OSError) as exc:
         print(f"voicegw serve: {exc}", file=sys.stderr)

@@ -23,11 +23,13 @@ import structlog
 from gateway.core.call import CallRecord
 from gateway.observability.cdr import CdrWriter
 
-__all__ = ["SUPERVISOR_FD_ENV", "CallJournal", "LiveCalls"]
+__all__ = ["SUPERVISOR_FD_ENV", "SUPERVISOR_PID_ENV", "CallJournal", "LiveCalls"]
 
 log = structlog.get_logger()
 
 SUPERVISOR_FD_ENV = "VOICEGW_SUPERVISOR_FD"
+SUPERVISOR_PID_ENV = "VOICEGW_SUPERVISOR_PID"
+"""The supervisor's pid, for a worker to check it has not been orphaned while starting."""
 
 
 class CallJournal:

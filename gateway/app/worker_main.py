@@ -21,6 +21,7 @@ from gateway.app.agents import build_agent_graph
 from gateway.app.config import load_graph_file
 from gateway.app.gateway import GatewaySettings
 from gateway.app.supervisor_http import SupervisorServer
+from gateway.app.worker_calls import SUPERVISOR_PID_ENV
 from gateway.errors import GatewayError
 
 __all__ = ["become_worker", "run_workers"]
@@ -29,15 +30,22 @@ _PR_SET_PDEATHSIG = 1
 
 
 def become_worker(index: int) -> None:
-    """This process is worker ``index``: tag its logs, and die with its supervisor."""
+    """This process is worker ``index``: tag its logs, and die with its supervisor.
+
+    The supervisor's pid comes from ``VOICEGW_SUPERVISOR_PID`` (set when it started us), not
+    from ``getppid()`` now: a supervisor that died while this process was starting up has
+    already made it an orphan, and ``getppid()`` would name init or a subreaper instead.
+    """
     structlog.contextvars.bind_contextvars(worker=index)
-    parent = os.getppid()
+    value = os.environ.pop(SUPERVISOR_PID_ENV, "")
+    supervisor = int(value) if value.isdigit() else os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the service manager stops orphans instead
         return
-    if os.getppid() != parent:  # the supervisor died before prctl took effect
+    if os.getppid() != supervisor:  # the supervisor died before prctl took effect
+        structlog.get_logger().warning("worker_orphaned", supervisor_pid=supervisor)
         os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import structlog
 
 from gateway.app.gateway import GatewaySettings
-from gateway.app.worker_calls import SUPERVISOR_FD_ENV, LiveCalls
+from gateway.app.worker_calls import SUPERVISOR_FD_ENV, SUPERVISOR_PID_ENV, LiveCalls
 from gateway.errors import ConfigError, ConfigIssue
 from gateway.observability.cdr import CdrWriter
 
@@ -153,6 +153,8 @@ class Supervisor:
         self.on_exit: Callable[[WorkerProcess, str], None] = lambda _w, _reason: None
         """Told every worker exit (the metrics keep the dead worker's counters)."""
         self.stopping = False
+        self._stopped = asyncio.Event()
+        """Set with ``stopping``: ends a restart back-off at once."""
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -164,6 +166,7 @@ class Supervisor:
     async def stop(self) -> None:
         """SIGTERM every worker (they drain), wait, kill stragglers, record their calls."""
         self.stopping = True
+        self._stopped.set()
         for worker in self.workers:
             worker.stopping = True
             if worker.running and worker.proc is not None:
@@ -194,7 +197,8 @@ class Supervisor:
             if time.monotonic() - worker.started_at >= _STABLE_S:
                 backoff = _FIRST_BACKOFF_S
             log.warning("worker_restarting", worker=worker.spec.index, reason=reason, in_s=backoff)
-            await asyncio.sleep(backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
             worker.restarts += 1
 
@@ -208,7 +212,11 @@ class Supervisor:
                 *self._command(worker.spec),
                 stdin=asyncio.subprocess.DEVNULL,
                 pass_fds=(write_fd,),
-                env={**os.environ, SUPERVISOR_FD_ENV: str(write_fd)},
+                env={
+                    **os.environ,
+                    SUPERVISOR_FD_ENV: str(write_fd),
+                    SUPERVISOR_PID_ENV: str(os.getpid()),
+                },
             )
         except OSError:
             os.close(read_fd)
@@ -216,6 +224,9 @@ class Supervisor:
         finally:
             os.close(write_fd)
         log.info("worker_started", worker=index, pid=worker.proc.pid, sip_port=worker.spec.sip_port)
+        if worker.stopping:  # stop() came while it was being started: it drains at once
+            with contextlib.suppress(ProcessLookupError):
+                worker.proc.send_signal(signal.SIGTERM)
         journal = asyncio.create_task(self._follow(index, read_fd), name=f"journal:{index}")
         returncode = await worker.proc.wait()
         await journal  # the pipe ends with the process: every line is in

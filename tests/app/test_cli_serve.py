@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -92,3 +93,39 @@ def test_http_port_in_use_is_a_clear_error() -> None:
     assert done.returncode == 1
     assert "address already in use" in done.stderr.lower()
     assert not _listening(sip, socket.SOCK_DGRAM)
+
+
+def test_a_worker_orphaned_while_starting_exits_instead_of_taking_calls() -> None:
+    """A worker whose supervisor died while it was starting (its parent is no longer the pid
+    the supervisor gave it) stops before binding its SIP port, instead of serving calls
+    nobody supervises and holding the port its replacement needs."""
+    _sip, _http, ports = _ports()
+    done = _serve(
+        "--config", "agents_config/front_desk.yaml", *ports, "--worker-index", "0",
+        "--realtime-url", "ws://127.0.0.1:9/v1/realtime",
+        env={"VOICEGW_SUPERVISOR_PID": "1"},  # not our parent: we were re-parented meanwhile
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGTERM, done.stderr[-2000:]
+    assert '"event": "worker_orphaned"' in done.stdout + done.stderr
+    assert "sip_ready" not in done.stdout + done.stderr
+
+
+def test_a_registrar_pjsua_refuses_is_a_clear_error_and_nothing_stays_bound() -> None:
+    """--register with a URI pjsua cannot use: exit 1 naming it and pjsua's reason, no
+    traceback, and neither the SIP nor the HTTP port left open."""
+    sip, http, ports = _ports()
+    done = _serve(
+        "--config", "agents_config/front_desk.yaml", *ports,
+        "--realtime-url", "ws://127.0.0.1:9/v1/realtime",
+        "--register", "sip:pbx example.com", "--sip-user", "2001",
+        env={"VOICEGW_SIP_PASSWORD": "secret"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert (
+        "voicegw serve: cannot register with 'sip:pbx example.com': pjsua refused it"
+        " (Invalid URI (PJSIP_EINVALIDURI))"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "sip_object_outlived_endpoint" not in done.stdout + done.stderr
+    assert not _listening(sip, socket.SOCK_DGRAM)
+    assert not _listening(http, socket.SOCK_STREAM)

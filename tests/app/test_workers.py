@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,13 @@ import pytest
 from gateway.adapters.sip.endpoint import EndpointSettings
 from gateway.adapters.sip.stack import SipSettings
 from gateway.app.gateway import GatewaySettings
-from gateway.app.workers import WorkerSpec, exit_reason, worker_command, worker_layout
+from gateway.app.workers import (
+    Supervisor,
+    WorkerSpec,
+    exit_reason,
+    worker_command,
+    worker_layout,
+)
 from gateway.errors import ConfigError
 
 
@@ -72,3 +82,33 @@ def test_exit_reasons_read_like_the_shell() -> None:
     """A signal death names the signal; an exit names its status."""
     assert exit_reason(-9) == "killed by SIGKILL"
     assert exit_reason(3) == "exit status 3"
+
+
+_SLEEPER = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+time.sleep(120)
+"""
+
+
+async def test_stop_while_a_worker_is_being_started_still_drains_it(tmp_path: Path) -> None:
+    """SIGTERM reaching the supervisor while it is starting a worker: the new worker is told to
+    drain as soon as it exists, instead of taking calls until the kill deadline."""
+    settings = dataclasses.replace(_settings(), cdr_dir=tmp_path, drain_timeout_s=20)
+    stopping: list[asyncio.Task[None]] = []
+
+    def command(spec: WorkerSpec) -> list[str]:
+        # the signal arrives while the process is being spawned (this coroutine is suspended)
+        stopping.append(asyncio.get_running_loop().create_task(supervisor.stop()))
+        return [sys.executable, "-c", _SLEEPER]
+
+    supervisor = Supervisor(settings, worker_layout(settings, 1), command)
+    exits: list[str] = []
+    supervisor.on_exit = lambda _worker, reason: exits.append(reason)
+    started = time.monotonic()
+    await supervisor.start()
+    await asyncio.wait_for(asyncio.gather(*supervisor._tasks), 60)
+    await stopping[0]
+    took = time.monotonic() - started
+    assert exits and exits[0] in ("exit status 0", "killed by SIGTERM")
+    assert took < 10, took  # not the 20 s drain deadline plus the kill grace
