@@ -5,13 +5,21 @@ On the SIP path the service, not the client, carries the audio (protocol brief �
 accept to hang-up, whether or not a sideband WebSocket is attached:
 
 * every 20 ms it drains the caller's frames (PCM16 8 kHz from the SIP leg), encodes them to the
-  session's input codec and feeds them in (the session's VAD and scenario run on them);
+  call's G.711 and feeds them in (the session's VAD and scenario run on them);
 * the session's ``response.output_audio.delta`` audio goes to the leg's playout ring, decoded
-  and re-framed, and is **not** sent on the sideband (UNVERIFIED whether the real service sends
-  it there; clients must not rely on it); ``output_audio_buffer.cleared`` flushes the ring;
+  as the call's G.711 and re-framed, and is **not** sent on the sideband (UNVERIFIED whether
+  the real service sends it there; clients must not rely on it); ``output_audio_buffer.cleared``
+  flushes the ring;
 * every other event goes to the attached sideband, if any, in order, through one sender task.
   ``output_audio_buffer.stopped`` is sent once the ring has really played out, so a client
   that hangs up on it cuts nothing the caller should hear.
+
+The call's G.711 is the format it was accepted with (μ-law when that was not G.711). Audio is
+never transcoded between it and the session's formats: a session whose format differs (an SDK
+pushing its ``audio/pcm`` default onto the call, or an accept that forced one) reads the
+caller's G.711 bytes as its own format and has its output played as G.711, which the caller
+hears as static (brief §9: openai-agents-python #2097; the mechanism is UNVERIFIED), and
+``sip_format_mismatch`` is logged.
 
 ``serve`` runs one attached sideband (``?call_id=``) until it closes; ``stop`` ends the call's
 session and drops an attached socket without a close frame, as a hang-up does on the real
@@ -61,9 +69,12 @@ class CallDriver:
         self._leg = leg
         self._on_closed = on_closed
         self._loop = asyncio.get_running_loop()
-        self._feeders: dict[AudioCodec, PlayoutFeeder] = {}
-        self._encode = uplink_encoder(session.config.input_codec)
-        self._encode_codec = session.config.input_codec
+        accepted = session.config.output_codec
+        self._wire = accepted if accepted is not AudioCodec.PCM16 else AudioCodec.PCMU
+        """The G.711 the call carries; nothing is transcoded to or from the session's formats."""
+        self._feeder = PlayoutFeeder(leg.playout, self._wire)
+        self._encode = uplink_encoder(self._wire)
+        self._mismatch_logged = False
         self._outbox: asyncio.Queue[Any] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -107,10 +118,20 @@ class CallDriver:
         pcm = self._leg.uplink.drain_bytes()
         if not pcm:
             return
-        codec = self.session.config.input_codec
-        if codec is not self._encode_codec:  # a session.update changed the input format
-            self._encode, self._encode_codec = uplink_encoder(codec), codec
+        self._check_formats()
         self._route(self.session.input_audio(self._encode(pcm), now))
+
+    def _check_formats(self) -> None:
+        config = self.session.config
+        if self._mismatch_logged or config.input_codec is config.output_codec is self._wire:
+            return
+        self._mismatch_logged = True
+        self._log.warning(
+            "sip_format_mismatch",
+            call_codec=self._wire.value,
+            session_input=config.input_codec.value,
+            session_output=config.output_codec.value,
+        )
 
     def dtmf(self, digit: str) -> None:
         """A keypad press on the SIP leg."""
@@ -132,21 +153,14 @@ class CallDriver:
     def _event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "response.output_audio.delta":
-            self._feeder().push(event["item_id"], base64.b64decode(event["delta"]))
+            self._check_formats()
+            self._feeder.push(event["item_id"], base64.b64decode(event["delta"]))
             return
         if kind == "response.output_audio.done":
-            self._feeder().finish(event["item_id"])
+            self._feeder.finish(event["item_id"])
         elif kind == "output_audio_buffer.cleared":
-            for feeder in self._feeders.values():
-                feeder.flush()
+            self._feeder.flush()
         self._post(event)
-
-    def _feeder(self) -> PlayoutFeeder:
-        codec = self.session.config.output_codec
-        feeder = self._feeders.get(codec)
-        if feeder is None:
-            feeder = self._feeders[codec] = PlayoutFeeder(self._leg.playout, codec)
-        return feeder
 
     def _post(self, item: Any) -> None:
         if self._outbox is not None:
@@ -194,7 +208,5 @@ class CallDriver:
         """Until the leg's ring has played what it holds (bounded)."""
         deadline = self._loop.time() + DRAIN_WAIT_S
         # the clock thread drains the ring: polling at frame rate beats a cross-thread wakeup
-        while self._loop.time() < deadline and any(  # noqa: ASYNC110
-            f.pending_ms() > 0 for f in self._feeders.values()
-        ):
+        while self._loop.time() < deadline and self._feeder.pending_ms() > 0:  # noqa: ASYNC110
             await asyncio.sleep(TICK_S)

@@ -23,6 +23,7 @@ from gateway.adapters.http_server import HttpServer, Request, Response
 from gateway.adapters.webhook import WebhookSecret
 from gateway.emulator import EmulatorServer, Scenario
 from gateway.emulator.sip_front import EmulatedCall, FrontSettings, SipFront
+from gateway.emulator.voice import ToneVoice, Voice, detect_word_tones
 from gateway.emulator.webhooks import USER_AGENT, WebhookSettings
 from tests.emulator.client import check_server_event
 from tests.openai_sip.helpers import FAST, SECRET, FakeLeg, until
@@ -64,11 +65,18 @@ async def front() -> AsyncIterator[StartFront]:
     """``await front(**webhook_settings)``: an emulator with its SIP front and a receiver."""
     running: list[tuple[EmulatorServer, SipFront, HttpServer, openai.AsyncOpenAI]] = []
 
-    async def start(ring_timeout_s: float = 60.0, **webhook: Any) -> Front:
+    async def start(
+        ring_timeout_s: float = 60.0, voice: Voice | None = None, **webhook: Any
+    ) -> Front:
         receiver = Receiver(webhook.pop("statuses", []))
         sink = HttpServer({("POST", "/hook"): receiver})
         await sink.start()
-        emulator = EmulatorServer(Scenario(greeting="Hello there."), pace=FAST, seed=5)
+        emulator = EmulatorServer(
+            Scenario(greeting="Hello there."),
+            pace=FAST,
+            seed=5,
+            voice_factory=(lambda _scenario: voice) if voice is not None else None,
+        )
         await emulator.start()
         settings = WebhookSettings(
             url=f"http://127.0.0.1:{sink.port}/hook",
@@ -259,3 +267,45 @@ async def test_the_service_carries_the_audio_and_the_sideband_sees_events(
     refused = json.loads(await again.recv())
     assert refused["error"]["code"] == "call_not_found"
     await again.close()
+
+
+@pytest.mark.parametrize(
+    ("accept_format", "update_format", "words_heard"),
+    [
+        (None, None, [0, 1]),
+        (None, {"type": "audio/pcm", "rate": 24000}, None),
+        ({"type": "audio/pcm", "rate": 24000}, None, None),
+    ],
+    ids=["g711-throughout", "pcm16-pushed-by-update", "pcm16-forced-at-accept"],
+)
+async def test_a_session_format_other_than_the_calls_g711_is_heard_as_static(
+    front: StartFront,
+    accept_format: dict[str, Any] | None,
+    update_format: dict[str, Any] | None,
+    words_heard: list[int] | None,
+) -> None:
+    """The call carries G.711, and the service does not transcode to the session's formats:
+    with the default the caller hears the agent's words (two tones), but PCM16 pushed by a
+    sideband session.update (openai-agents-python #2097) or forced at accept plays as G.711
+    bytes, static in which no word can be made out."""
+    f = await front(voice=ToneVoice())
+    leg, call = await f.placed()
+    session: dict[str, Any] = {"type": "realtime"}
+    if accept_format is not None:
+        session["audio"] = {"output": {"format": accept_format}}
+    await f.sdk.realtime.calls.accept(call.call_id, **session)
+    ws = await _attach(f.front, call.call_id)
+    await _next(ws, "session.created")
+    if update_format is not None:
+        update = {"type": "realtime", "audio": {"output": {"format": update_format}}}
+        await ws.send(json.dumps({"type": "session.update", "session": update}))
+        await _next(ws, "session.updated")
+    await ws.send(json.dumps({"type": "response.create"}))
+    await _next(ws, "output_audio_buffer.stopped")
+    await ws.close()
+    heard = detect_word_tones(bytes(leg.heard), 8000)
+    if words_heard is not None:
+        assert heard == words_heard
+    else:
+        assert heard != [0, 1]
+        assert leg.heard_ms() > 0  # not silence: noise
