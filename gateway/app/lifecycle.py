@@ -80,7 +80,9 @@ class CallService(abc.ABC):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle(), self._drain_timeout_s)
         ending = [call.end_politely() for call in self.live_calls()]
-        await asyncio.gather(*ending, return_exceptions=True)
+        for failed in await asyncio.gather(*ending, return_exceptions=True):
+            if isinstance(failed, Exception):  # that call is ended by the SIP stack's stop
+                log.error("end_politely_failed", error=repr(failed))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle(), _RECORDS_DEADLINE_S)
         await self._close()

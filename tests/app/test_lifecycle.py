@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from structlog.testing import capture_logs
+
 from gateway.app.lifecycle import CallService
 
 
@@ -84,3 +86,23 @@ async def test_run_until_signalled_starts_then_drains_on_request() -> None:
     service.request_stop()
     await asyncio.wait_for(running, 5)
     assert service.events == ["started", "draining=True", "closed with 0 live"]
+
+
+class BrokenGoodbye(FakeCall):
+    async def end_politely(self) -> None:
+        self.done.set()  # the call does end (here), but its goodbye raised
+        raise RuntimeError("the goodbye could not be sent")
+
+
+async def test_a_goodbye_that_fails_is_logged_and_the_others_are_still_ended() -> None:
+    """One call's end_politely raising does not stop the drain; the failure is logged."""
+    service = FakeService(drain_timeout_s=0.1)
+    broken, fine = BrokenGoodbye(30, 0.0), FakeCall(30, 0.0)
+    for call in (broken, fine):
+        service.take(call)
+    with capture_logs() as logs:
+        await service.shutdown()
+    assert fine.outcome == "ended_politely"
+    [failed] = [e for e in logs if e["event"] == "end_politely_failed"]
+    assert "the goodbye could not be sent" in failed["error"]
+    assert failed["log_level"] == "error"
