@@ -343,17 +343,26 @@ class PjsuaThread:
         A call whose pjsua slot a new call has taken meanwhile (a caller rang in right after
         another hung up) waits for a later burial: its destructor would cut the new call off
         (:func:`slot_reused`). Incoming calls take slots on this thread and commands hold
-        ``_slots``, so no slot changes hands between the check and the drop.
+        ``_slots``, so no slot changes hands between the check and the drop. While a command
+        runs (a ``makeCall`` may resolve a host name synchronously), burial waits for a later
+        poll rather than block this thread, which also reads every call's RTP.
         """
+        final = older_than == float("inf")
+        if not self._slots.acquire(blocking=final):
+            return
+        try:
+            self._bury_due(older_than, final)
+        finally:
+            self._slots.release()
+
+    def _bury_due(self, older_than: float, final: bool) -> None:
         with self._retired_lock:
             due = [objs for at, objs in self._retired if at <= older_than]
             self._retired = [(at, objs) for at, objs in self._retired if at > older_than]
         if not due:
             return
-        with self._slots:
-            final = older_than == float("inf")
-            waiting = [objs for objs in due if not final and any(map(slot_reused, objs))]
-            due.clear()  # the last references go here, on this (registered) thread
+        waiting = [objs for objs in due if not final and any(map(slot_reused, objs))]
+        due.clear()  # the last references go here, on this (registered) thread
         if waiting:
             _log.debug("sip_objects_kept", reason="call slot reused", count=len(waiting))
             with self._retired_lock:

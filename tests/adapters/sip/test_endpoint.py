@@ -55,3 +55,20 @@ def test_endpoint_config_is_the_measured_model() -> None:
     assert (med.hasIoqueue, med.threadCnt) == (False, 0)
     assert (med.clockRate, med.sndClockRate, med.audioFramePtime) == (8000, 8000, 20)
     assert (med.noVad, med.ecTailLen, med.sndAutoCloseTime) == (True, 0, -1)
+
+
+def test_a_slow_command_does_not_stall_the_poll_thread() -> None:
+    """While a command holds the call slots for 2 s, an object due for burial waits for a later
+    poll: SIP (and, on the same thread, RTP) keeps being served. Blocking there held a second
+    OPTIONS for the rest of the command (1.7 s)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.adapters.sip.bury_child"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    assert all(s is not None and s < 0.5 for s in result["answered_s"]), result
