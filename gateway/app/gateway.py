@@ -162,8 +162,10 @@ class Gateway(CallService):
     async def _refuse(self, leg: SipLeg, why: str) -> None:
         retry = self.settings.retry_after_s
         log.info("call_refused", reason=why, status=503, retry_after=retry)
-        await leg.reject(503, retry_after=retry)
-        self._record_refusal(leg.call_id, leg.caller, leg.dialed, leg.sip_call_id, why, 503)
+        try:
+            await leg.reject(503, retry_after=retry)
+        finally:  # recorded even if the SIP stack could not send it (stopping)
+            self._record_refusal(leg.call_id, leg.caller, leg.dialed, leg.sip_call_id, why, 503)
 
     def _update_gate(self) -> None:
         """Open or close the SIP-layer admission gate: while full or draining, new INVITEs get
