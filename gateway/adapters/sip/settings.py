@@ -1,16 +1,92 @@
-"""What the SIP stack is configured with, and the pjsua2 account configs built from it."""
+"""What the SIP stack is configured with, and the pjsua2 endpoint and account configs built
+from it (the endpoint's thread model is :mod:`gateway.adapters.sip.endpoint`'s)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pjsua2 as pj
 
-from gateway.adapters.sip.endpoint import EndpointSettings
+from gateway.core.audio.transcode import PHONE_RATE
 from gateway.core.sip_digest import DigestChallenger
 
-__all__ = ["RegistrationSettings", "SipSettings", "account_config"]
+__all__ = [
+    "DEFAULT_CODECS",
+    "EndpointSettings",
+    "RegistrationSettings",
+    "SipSettings",
+    "account_config",
+    "endpoint_config",
+    "set_codec_priorities",
+]
+
+
+DEFAULT_CODECS = ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1")
+"""Offered in this order; every other codec of the build is disabled (priority 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSettings:
+    """How the process's endpoint is set up. ``port=0`` picks a free UDP port."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    poll_ms: int = 1000
+    """libHandleEvents timeout: idle wakeups per second vs. lateness of timers armed elsewhere."""
+    max_calls: int = 4
+    codecs: tuple[str, ...] = DEFAULT_CODECS
+    user_agent: str = "voicegw"
+    tcp: bool = False
+    """Also listen on TCP, on the UDP transport's port."""
+    public_address: str = ""
+    """Address to advertise in Via/Contact when behind NAT (empty: the bound one)."""
+    tls: bool = False
+    """Also open a TLS transport (port ``tls_port``, 0 = any free port)."""
+    tls_port: int = 0
+    tls_cert: str = ""
+    """PEM certificate and key files for accepting TLS; a client-only transport needs none."""
+    tls_key: str = ""
+    log_level: int = 0
+    """pjlib log level (0 = silent; pjlib's own console output goes to stdout)."""
+
+
+def endpoint_config(settings: EndpointSettings) -> Any:
+    """The ``EpConfig`` for the endpoint's thread model (see ``endpoint.py``), with an 8 kHz
+    conference bridge."""
+    cfg = pj.EpConfig()
+    ua = cfg.uaConfig
+    ua.threadCnt = 0
+    ua.mainThreadOnly = False
+    ua.maxCalls = settings.max_calls
+    ua.userAgent = settings.user_agent
+    med = cfg.medConfig
+    med.hasIoqueue = False
+    med.threadCnt = 0
+    med.clockRate = PHONE_RATE
+    med.sndClockRate = PHONE_RATE
+    med.channelCount = 1
+    med.audioFramePtime = 20
+    med.ptime = 20
+    med.noVad = True
+    med.ecTailLen = 0
+    med.sndAutoCloseTime = -1
+    cfg.logConfig.level = settings.log_level
+    cfg.logConfig.consoleLevel = settings.log_level
+    return cfg
+
+
+def set_codec_priorities(ep: Any, codecs: Iterable[str]) -> list[str]:
+    """Enable ``codecs`` in the given order and disable the rest; returns the enabled ids."""
+    wanted = list(codecs)
+    present = {info.codecId for info in ep.codecEnum2()}
+    for codec_id in present:
+        ep.codecSetPriority(codec_id, 0)
+    enabled = [c for c in wanted if c in present]
+    for rank, codec_id in enumerate(enabled):
+        ep.codecSetPriority(codec_id, 254 - rank)
+    return enabled
 
 
 @dataclass(frozen=True, slots=True)
