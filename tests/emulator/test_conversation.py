@@ -107,6 +107,18 @@ async def test_assistant_audio_parts_need_text(emulator: StartEmulator) -> None:
     assert error["message"] == "Missing required parameter: 'item.content[0].text'."
 
 
+async def _truncate(client: RealtimeClient, item_id: str, ms: int, **extra: Any) -> None:
+    await client.send(
+        {
+            "type": "conversation.item.truncate",
+            **extra,
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": ms,
+        }
+    )
+
+
 async def _spoken(client: RealtimeClient) -> tuple[str, int]:
     await client.update(PCMU_SESSION)
     await client.send({"type": "response.create"})
@@ -124,14 +136,7 @@ async def test_truncate_cuts_audio_and_deletes_the_transcript(emulator: StartEmu
     async with connect(server.url) as client:
         await client.update({"instructions": INSTRUCTIONS})
         item_id, _ = await _spoken(client)
-        await client.send(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": item_id,
-                "content_index": 0,
-                "audio_end_ms": 1000,
-            }
-        )
+        await _truncate(client, item_id, 1000)
         truncated = await client.expect("conversation.item.truncated")
         await client.send({"type": "conversation.item.retrieve", "item_id": item_id})
         item = (await client.expect("conversation.item.retrieved"))["item"]
@@ -159,14 +164,7 @@ async def test_an_item_truncated_while_still_spoken_gets_no_transcript_or_audio_
         await client.send({"type": "response.create"})
         started = await client.until("response.output_audio.delta")
         item_id = started[-1]["item_id"]
-        await client.send(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": item_id,
-                "content_index": 0,
-                "audio_end_ms": 200,
-            }
-        )
+        await _truncate(client, item_id, 200)
         events = await client.until("response.done")
         await client.send({"type": "conversation.item.retrieve", "item_id": item_id})
         item = (await client.expect("conversation.item.retrieved"))["item"]
@@ -187,25 +185,10 @@ async def test_truncate_past_the_end_and_of_non_audio_items_are_errors(
     server = await emulator(Scenario(greeting=SENTENCE))
     async with connect(server.url) as client:
         item_id, duration = await _spoken(client)
-        await client.send(
-            {
-                "type": "conversation.item.truncate",
-                "event_id": "evt_over",
-                "item_id": item_id,
-                "content_index": 0,
-                "audio_end_ms": 99999,
-            }
-        )
+        await _truncate(client, item_id, 99999, event_id="evt_over")
         overshoot = (await client.expect("error"))["error"]
         await _create(client, _message("typed", item_id="item_text"))
-        await client.send(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": "item_text",
-                "content_index": 0,
-                "audio_end_ms": 0,
-            }
-        )
+        await _truncate(client, "item_text", 0)
         not_audio = (await client.expect("error"))["error"]
     assert overshoot == {
         "type": "invalid_request_error",

@@ -9,9 +9,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from gateway.adapters.sip.endpoint import EndpointSettings, endpoint_config
 from tests.conftest import REPO
+
+
+def _child(module: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``tests.adapters.sip.<module>`` (one endpoint per process); it and its JSON line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"tests.adapters.sip.{module}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("{"))
+    return proc, json.loads(line)
 
 
 def test_endpoint_thread_model_idle_cost_and_stop() -> None:
@@ -24,16 +40,7 @@ def test_endpoint_thread_model_idle_cost_and_stop() -> None:
     An object still referenced when the endpoint is destroyed is disowned (no abort at exit).
     The asyncio thread, where such a reference may be dropped, is registered with pjlib.
     """
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.adapters.sip.endpoint_child"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    proc, result = _child("endpoint_child")
     assert result["cmd_thread"].startswith("pjsua-cmd")
     assert result["registered"] is True
     # start() ran in a worker thread; register_thread() then covers the asyncio thread
@@ -61,14 +68,5 @@ def test_a_slow_command_does_not_stall_the_poll_thread() -> None:
     """While a command holds the call slots for 2 s, an object due for burial waits for a later
     poll: SIP (and, on the same thread, RTP) keeps being served. Blocking there held a second
     OPTIONS for the rest of the command (1.7 s)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.adapters.sip.bury_child"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    _proc, result = _child("bury_child")
     assert all(s is not None and s < 0.5 for s in result["answered_s"]), result
