@@ -9,34 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 
 import pjsua2 as pj
 
 from gateway.adapters.sip.endpoint import EndpointSettings, PjsuaThread
+from tests.adapters.sip.rawsip import RawSip
 
 
 def options_answered_s(port: int) -> float | None:
     """Seconds until an OPTIONS to ``port`` got a response (None: none within 5 s)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(5)
-        me, tag = sock.getsockname()[1], time.time_ns()
-        message = (
+    raw, tag = RawSip(), time.time_ns()
+    try:
+        started = time.monotonic()
+        raw.send(
             f"OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{tag}\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bK{tag}\r\n"
             f"From: <sip:test@127.0.0.1>;tag={tag}\r\nTo: <sip:probe@127.0.0.1>\r\n"
             f"Call-ID: {tag}@test\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
-            "Content-Length: 0\r\n\r\n"
+            "Content-Length: 0\r\n\r\n",
+            port,
         )
-        started = time.monotonic()
-        sock.sendto(message.encode(), ("127.0.0.1", port))
-        try:
-            sock.recv(4096)
-        except TimeoutError:
-            return None
-        return time.monotonic() - started
+        answered = raw.receive(5)
+        return None if answered is None else time.monotonic() - started
+    finally:
+        raw.close()
 
 
 async def main() -> None:
